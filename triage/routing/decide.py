@@ -1,0 +1,185 @@
+"""The routing decision: (request features, catalog, policy) -> Decision. Pure, no I/O.
+
+1. Filter: keep models whose provider is configured, that the policy allows, and that meet
+   every hard requirement (tools, images, JSON mode, reasoning, context length). Each model
+   left out gets its reason.
+2. Estimate each remaining model's quality on this request (a ``QualityEstimator``: the
+   learned router when its weights are shipped, the catalog's capability scores otherwise).
+3. Keep those whose predicted quality reaches ``quality_target`` x the best candidate's, and
+   take the lowest *expected total cost*: input + expected output (+ hidden reasoning)
+   tokens at the catalog's prices.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from triage.catalog.model import CatalogModel
+from triage.config.settings import Policy
+from triage.routing.features import RequestFeatures
+
+QualityEstimator = Callable[[RequestFeatures, Sequence[CatalogModel]], list[float]]
+
+
+def capability_quality(features: RequestFeatures, models: Sequence[CatalogModel]) -> list[float]:
+    """P(the model does this request well), from its catalog capability for the task type.
+
+    A request of difficulty d needs a capability around 0.35 + 0.6 d; a model's chance rises
+    steeply (logistic, scale 0.05) with its margin over that need.
+    """
+    need = 0.35 + 0.6 * features.difficulty
+    return [1.0 / (1.0 + math.exp(-(m.capability_for(features.task_type) - need) / 0.05)) for m in models]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    model: str
+    provider: str
+    expected_cost: float
+    predicted_quality: float
+    capability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    model: str
+    provider: str
+    features: RequestFeatures
+    reason: str
+    candidates: tuple[Candidate, ...]  # those meeting the bar, cheapest first
+    rejected: dict[str, str] = field(default_factory=dict)
+    baseline_model: str | None = None
+    baseline_expected_cost: float | None = None
+    baseline_predicted_quality: float | None = None
+    quality_target: float = 0.9
+
+    @property
+    def chosen(self) -> Candidate:
+        return self.candidates[0]
+
+    @property
+    def expected_savings_percent(self) -> float:
+        if not self.baseline_expected_cost:
+            return 0.0
+        return max(0.0, round(100.0 * (1 - self.chosen.expected_cost / self.baseline_expected_cost), 1))
+
+
+class NoCandidateError(Exception):
+    """No configured model can serve this request; ``rejected`` says why for each."""
+
+    def __init__(self, message: str, rejected: dict[str, str]) -> None:
+        super().__init__(message)
+        self.rejected = rejected
+
+
+def expected_cost(m: CatalogModel, f: RequestFeatures) -> float:
+    output = f.expected_output_tokens * (m.reasoning_output_factor if m.reasoning else 1.0)
+    return (f.input_tokens * m.input_per_mtok + output * m.output_per_mtok) / 1e6
+
+
+def eligibility(m: CatalogModel, f: RequestFeatures, policy: Policy, providers: Sequence[str]) -> str | None:
+    """Why ``m`` cannot serve this request, or None if it can."""
+    if m.provider not in providers:
+        return f"provider {m.provider} is not configured"
+    if policy.allowed_models and m.name not in policy.allowed_models:
+        return "not in the allowed models"
+    if m.name in policy.denied_models:
+        return "denied by policy"
+    if policy.allowed_providers and m.provider not in policy.allowed_providers:
+        return "provider not allowed by policy"
+    if m.provider in policy.denied_providers:
+        return "provider denied by policy"
+    if policy.max_cost_per_mtok is not None and m.output_per_mtok > policy.max_cost_per_mtok:
+        return f"costs ${m.output_per_mtok}/1M output tokens, above the ${policy.max_cost_per_mtok} ceiling"
+    if f.needs_tools and not m.tools:
+        return "no tool calling"
+    if f.needs_vision and not m.vision:
+        return "no image input"
+    if f.needs_json and not m.json_schema:
+        return "no JSON mode"
+    if f.needs_reasoning and not m.reasoning:
+        return "no reasoning mode"
+    if m.context_window and f.context_needed > m.context_window:
+        return f"context window {m.context_window} < {f.context_needed} tokens needed"
+    return None
+
+
+def pick_baseline(models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> CatalogModel | None:
+    """The model savings are measured against: the policy's, else the most capable configured one."""
+    if policy.baseline_model:
+        for m in models:
+            if m.name == policy.baseline_model:
+                return m
+    configured = [m for m in models if m.provider in providers]
+    if not configured:
+        return None
+    return max(configured, key=lambda m: (m.capability_for("general"), m.output_per_mtok))
+
+
+def decide(
+    features: RequestFeatures,
+    models: Sequence[CatalogModel],
+    policy: Policy,
+    providers: Sequence[str],
+    *,
+    quality_target: float | None = None,
+    estimator: QualityEstimator = capability_quality,
+    exclude: frozenset[str] = frozenset(),
+) -> Decision:
+    target = policy.quality if quality_target is None else quality_target
+    rejected: dict[str, str] = {}
+    eligible: list[CatalogModel] = []
+    for m in models:
+        why = "excluded for this request" if m.name in exclude else eligibility(m, features, policy, providers)
+        if why:
+            rejected[m.name] = why
+        else:
+            eligible.append(m)
+    if not eligible:
+        raise NoCandidateError("no configured model meets this request's requirements", rejected)
+
+    quality = estimator(features, eligible)
+    best_q = max(quality)
+    bar = target * best_q
+    scored = [
+        Candidate(m.name, m.provider, expected_cost(m, features), q, m.capability_for(features.task_type))
+        for m, q in zip(eligible, quality)
+    ]
+    passing = sorted((c for c in scored if c.predicted_quality >= bar - 1e-12), key=lambda c: (c.expected_cost, -c.predicted_quality))
+    for c in scored:
+        if c.predicted_quality < bar - 1e-12:
+            rejected[c.model] = f"predicted quality {c.predicted_quality:.2f} below the bar {bar:.2f}"
+    chosen = passing[0]
+
+    baseline = pick_baseline(models, policy, providers)
+    b_cost = expected_cost(baseline, features) if baseline else None
+    b_q = None
+    if baseline is not None:
+        b_q = next((c.predicted_quality for c in scored if c.model == baseline.name), None)
+        if b_q is None:
+            b_q = estimator(features, [baseline])[0]
+
+    f = features
+    needs = [n for n, on in (("tools", f.needs_tools), ("images", f.needs_vision), ("JSON", f.needs_json), ("reasoning", f.needs_reasoning)) if on]
+    reason = (
+        f"{f.task_type} request of difficulty {f.difficulty:.2f} ({'; '.join(f.signals[:2])})"
+        + (f", needing {', '.join(needs)}" if needs else "")
+        + f": {chosen.model} is the cheapest of {len(passing)} of {len(eligible)} eligible models predicted to reach"
+        f" {target:.0%} of the best quality (predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
+        f" expected ${chosen.expected_cost:.6f}"
+        + (f" vs ${b_cost:.6f} on {baseline.name}." if baseline and b_cost is not None else ".")
+    )
+    return Decision(
+        model=chosen.model,
+        provider=chosen.provider,
+        features=features,
+        reason=reason,
+        candidates=tuple(passing),
+        rejected=rejected,
+        baseline_model=baseline.name if baseline else None,
+        baseline_expected_cost=b_cost,
+        baseline_predicted_quality=b_q,
+        quality_target=target,
+    )
