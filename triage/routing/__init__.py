@@ -1,6 +1,5 @@
-"""Routing: pure functions from a request's features, the catalog and a policy to a decision."""
+"""Routing: pure functions from a request's features, the catalog and a policy to a decision.
 
-from triage.routing.decide import Decision, NoCandidateError, capability_quality, decide
-from triage.routing.features import RequestFeatures, extract
-
-__all__ = ["Decision", "NoCandidateError", "RequestFeatures", "capability_quality", "decide", "extract"]
+Modules: ``features`` (what a request asks), ``decide`` (the decision), ``pool`` (a model as
+a router sees it), ``learned`` (the trained quality model). Import them directly.
+"""

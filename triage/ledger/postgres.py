@@ -1,0 +1,59 @@
+"""Postgres ledger, for several gateway instances sharing one ledger (``TRIAGE_DB=postgresql://…``).
+
+Same table and queries as SQLite; needs the ``postgres`` extra (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Sequence
+
+from triage.ledger import sql
+from triage.ledger.record import COLUMNS, LedgerRecord
+from triage.ledger.store import GROUPS
+
+
+class PostgresStore:
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise RuntimeError("a postgresql:// ledger needs the postgres extra: pip install 'llm-triage[postgres]'") from e
+        self._lock = threading.Lock()
+        self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        with self._lock:
+            self._conn.execute(sql.CREATE_TABLE)
+            for stmt in sql.CREATE_INDEXES:
+                self._conn.execute(stmt)
+        self._insert = sql.insert_sql("%s")
+
+    def write_batch(self, records: Sequence[LedgerRecord]) -> None:
+        rows = [tuple(getattr(r, c) for c in COLUMNS) for r in records]
+        with self._lock, self._conn.transaction():
+            with self._conn.cursor() as cur:
+                cur.executemany(self._insert, rows)
+
+    def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._conn.execute(q, args).fetchall())
+
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        w, args = sql.where(since, until, "%s")
+        return sql.finish_totals(self._query(f"SELECT {sql.TOTALS} FROM requests{w}", args)[0])
+
+    def grouped(self, by: str, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
+        col = GROUPS[by]
+        w, args = sql.where(since, until, "%s")
+        rows = self._query(f"SELECT {col} AS key, {sql.TOTALS} FROM requests{w} GROUP BY {col} ORDER BY cost_usd DESC", args)
+        return [sql.finish_totals(r) for r in rows]
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM requests ORDER BY ts DESC LIMIT %s", (int(limit),))
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM requests")[0]["n"])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

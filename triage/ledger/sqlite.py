@@ -1,0 +1,64 @@
+"""SQLite ledger (the default): one file in TRIAGE_HOME, WAL mode, used from one writer thread.
+
+WAL lets readers (stats, reports, the dashboard, another process running `triage report`)
+read while the gateway writes; ``synchronous=NORMAL`` keeps commits cheap and is durable
+across a process crash (only an OS crash can lose the last commits).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+from triage.ledger import sql
+from triage.ledger.record import COLUMNS, LedgerRecord
+from triage.ledger.store import GROUPS
+
+
+class SQLiteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(sql.CREATE_TABLE)
+            for stmt in sql.CREATE_INDEXES:
+                self._conn.execute(stmt)
+            self._conn.commit()
+        self._insert = sql.insert_sql("?")
+
+    def write_batch(self, records: Sequence[LedgerRecord]) -> None:
+        rows = [tuple(getattr(r, c) for c in COLUMNS) for r in records]
+        with self._lock:
+            self._conn.executemany(self._insert, rows)
+            self._conn.commit()
+
+    def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._conn.execute(q, args).fetchall()]
+
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        w, args = sql.where(since, until, "?")
+        return sql.finish_totals(self._query(f"SELECT {sql.TOTALS} FROM requests{w}", args)[0])
+
+    def grouped(self, by: str, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
+        col = GROUPS[by]
+        w, args = sql.where(since, until, "?")
+        rows = self._query(f"SELECT {col} AS key, {sql.TOTALS} FROM requests{w} GROUP BY {col} ORDER BY cost_usd DESC", args)
+        return [sql.finish_totals(r) for r in rows]
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM requests ORDER BY ts DESC LIMIT ?", (int(limit),))
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM requests")[0]["n"])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,42 @@
+"""The storage interface: a tiny write side and named read queries. Backends implement it.
+
+Writes arrive in batches from ``LedgerWriter`` (never from the request path directly), so
+a backend may be synchronous: it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence
+
+from triage.ledger.record import LedgerRecord
+
+GROUPS = {"model": "answered_model", "provider": "provider", "task": "task_type", "key": "api_key_id", "surface": "surface"}
+
+
+class LedgerStore(Protocol):
+    def write_batch(self, records: Sequence[LedgerRecord]) -> None: ...
+
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """Totals: requests, errors, tokens, cost, baseline cost, savings."""
+        ...
+
+    def grouped(self, by: str, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
+        """The same totals per model / provider / task / key."""
+        ...
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> LedgerStore:
+    """SQLite for a path (the default), Postgres for a ``postgresql://`` URL."""
+    if url.startswith(("postgres://", "postgresql://")):
+        from triage.ledger.postgres import PostgresStore
+
+        return PostgresStore(url)
+    from triage.ledger.sqlite import SQLiteStore
+
+    return SQLiteStore(url)

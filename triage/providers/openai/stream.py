@@ -1,0 +1,70 @@
+"""OpenAI-compatible SSE streams: framed into chunk dicts, usage picked up on the way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from triage.providers.base import ErrorClass, UpstreamError, Usage
+from triage.providers.openai.response import usage_from
+
+
+class OpenAIStreamTranslator:
+    """Splits ``data: {...}\\n\\n`` events; ``[DONE]`` ends the stream; an ``error`` object raises."""
+
+    __slots__ = ("usage", "_buf", "done")
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self._buf = b""
+        self.done = False
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        buf = self._buf + data if self._buf else data
+        out: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            end = buf.find(b"\n\n", start)
+            if end < 0:
+                # Some servers frame with \r\n\r\n.
+                end = buf.find(b"\r\n\r\n", start)
+                if end < 0:
+                    break
+                event, start = buf[start:end], end + 4
+            else:
+                event, start = buf[start:end], end + 2
+            chunk = self._event(event)
+            if chunk is not None:
+                out.append(chunk)
+        self._buf = buf[start:]
+        return out
+
+    def _event(self, event: bytes) -> dict[str, Any] | None:
+        for line in event.splitlines():
+            if not line.startswith(b"data:"):
+                continue  # comments (": keep-alive"), event: and id: lines
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                self.done = True
+                return None
+            try:
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(ErrorClass.SERVER, "the upstream sent a stream event that is not JSON") from None
+            if "error" in chunk and "choices" not in chunk:
+                err = chunk["error"] or {}
+                raise UpstreamError(ErrorClass.SERVER, str(err.get("message") or "upstream stream error"))
+            u = chunk.get("usage")
+            if u:
+                self.usage = usage_from(u)
+            return chunk
+        return None
+
+    def finish(self) -> list[dict[str, Any]]:
+        rest = self._buf.strip()
+        self._buf = b""
+        if rest:
+            chunk = self._event(rest)
+            return [chunk] if chunk is not None else []
+        return []

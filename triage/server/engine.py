@@ -1,0 +1,205 @@
+"""The surface-independent middle of a chat request: plan, call upstream, account.
+
+Every client API (OpenAI chat, Anthropic messages) turns its body into the internal
+OpenAI-shaped request and then uses these three steps:
+
+1. ``plan``: which models to try, in order. ``auto`` -> the routing decision's candidates
+   (cheapest passing first, the rest as fallbacks); an explicit name -> that model.
+2. ``open_upstream``: send to the first target; on a retryable failure before any byte
+   reached the client, try the next one (bounded by attempts and the total deadline).
+3. ``account``: tokens -> cost at the answering model's prices, and the baseline's cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from triage.ledger.record import LedgerRecord
+from triage.providers.base import ProviderAdapter, UpstreamError, Usage
+from triage.providers.registry import adapter_for
+from triage.routing.decide import Decision, NoCandidateError, decide, pick_baseline
+from triage.routing.features import extract
+from triage.server.errors import GatewayError, from_upstream
+from triage.server.state import AUTO_NAMES, Gateway, Target
+from triage.upstream.client import UpstreamResponse
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class Plan:
+    requested: str
+    targets: list[Target]
+    decision: Decision | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
+    requested = body.get("model") or "auto"
+    settings = gw.settings
+    if requested in AUTO_NAMES:
+        if not settings.providers:
+            raise GatewayError(
+                503, "no provider is configured: set " + ", ".join(settings.missing_keys) + " (or add providers in the config file)",
+                type="service_unavailable", code="no_provider_configured",
+            )  # fmt: skip
+        features = extract(body)
+        try:
+            decision = decide(features, gw.catalog.models, settings.policy, list(settings.providers), quality_target=quality, estimator=gw.estimator)
+        except NoCandidateError as e:
+            details = "; ".join(f"{m}: {why}" for m, why in list(e.rejected.items())[:6])
+            raise GatewayError(400, f"no configured model can serve this request ({details})", code="no_eligible_model", param="model") from None
+        targets = []
+        for c in decision.candidates:
+            t = gw.target_for(c.model)
+            if t is not None:
+                targets.append(t)
+        return Plan(requested, targets, decision)
+
+    target = gw.target_for(requested)
+    if target is None:
+        provider = gw.provider_for_unconfigured(requested)
+        if provider is not None and provider not in settings.providers:
+            hint = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}.get(provider, f"providers.{provider}")
+            raise GatewayError(503, f"model '{requested}' needs provider '{provider}', which is not configured (set {hint})", type="service_unavailable", code="provider_not_configured", param="model")
+        raise GatewayError(404, f"The model '{requested}' does not exist or you do not have access to it.", code="model_not_found", param="model")
+    return Plan(requested, [target])
+
+
+def client_key(target: Target, headers: dict[str, str], gateway_auth: bool) -> str | None:
+    """The key to call ``target`` with. A client's own key is used only where the user allowed
+    it for that provider, and only if it is plainly that provider's key."""
+    p = target.provider
+    if not p.client_keys:
+        return p.api_key
+    own = headers.get(f"x-{p.name}-api-key") or headers.get("x-provider-api-key")
+    if not own and not gateway_auth:
+        auth = headers.get("authorization", "")
+        own = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-api-key")
+    if own and _looks_like(own, p.kind):
+        return own
+    return p.api_key
+
+
+def _looks_like(key: str, kind: str) -> bool:
+    if kind == "anthropic":
+        return key.startswith("sk-ant-")
+    if kind == "gemini":
+        return key.startswith("AIza")
+    return not key.startswith(("sk-ant-", "AIza"))
+
+
+async def open_upstream(
+    gw: Gateway, p: Plan, body: dict[str, Any], stream: bool, headers: dict[str, str]
+) -> tuple[Target, ProviderAdapter, UpstreamResponse]:
+    """The first target that answers with a success status; fallbacks on retryable failures."""
+    deadline = time.monotonic() + gw.settings.timeouts.total
+    last: UpstreamError | None = None
+    gateway_auth = bool(gw.settings.api_key)
+    for target in p.targets[:MAX_ATTEMPTS]:
+        if time.monotonic() >= deadline:
+            break
+        adapter = adapter_for(target.provider.kind)
+        req = adapter.chat_request(target.provider, body, target.upstream_model, stream=stream, api_key=client_key(target, headers, gateway_auth))
+        t0 = time.perf_counter()
+        try:
+            resp = await gw.client.send(req)
+            if resp.status >= 400:
+                data = await resp.read()
+                resp.close()
+                raise adapter.classify_error(resp.status, resp.headers, data, target.provider.name)
+        except UpstreamError as e:
+            e.provider = e.provider or target.provider.name
+            p.attempts.append({"model": target.model, "provider": target.provider.name, "outcome": e.error_class.value, "status": e.status, "ms": round((time.perf_counter() - t0) * 1000, 1)})
+            last = e
+            if not e.retryable or p.decision is None:
+                raise from_upstream(e, target.model) from None
+            continue
+        p.attempts.append({"model": target.model, "provider": target.provider.name, "outcome": "ok", "status": resp.status, "ms": round((time.perf_counter() - t0) * 1000, 1)})
+        return target, adapter, resp
+    if last is None:
+        raise GatewayError(504, "the request's deadline passed before any provider answered", type="upstream_error", code="upstream_timeout")
+    raise from_upstream(last, p.targets[0].model)
+
+
+def account(gw: Gateway, rec: LedgerRecord, p: Plan, target: Target, usage: Usage) -> None:
+    """Fill the ledger record's tokens and costs: the answering model's, and the baseline's."""
+    rec.answered_model = target.model
+    rec.provider = target.provider.name
+    rec.input_tokens = usage.input_tokens
+    rec.output_tokens = usage.output_tokens
+    rec.cached_tokens = usage.cached_input_tokens
+    rec.cache_write_tokens = usage.cache_write_tokens
+    rec.reasoning_tokens = usage.reasoning_tokens
+    rec.attempts = len(p.attempts) or 1
+    entry = target.entry
+    cost = entry.cost(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cache_write_tokens) if entry else 0.0
+    rec.cost_usd = cost
+    if p.decision is not None:
+        baseline = gw.catalog.get(p.decision.baseline_model) if p.decision.baseline_model else None
+    else:
+        baseline = entry  # an explicit model choice saves nothing by routing
+    rec.baseline_model = baseline.name if baseline else None
+    rec.baseline_cost_usd = (
+        baseline.cost(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cache_write_tokens) if baseline else cost
+    )
+
+
+def routing_info(gw: Gateway, p: Plan, target: Target, rec: LedgerRecord | None = None) -> dict[str, Any]:
+    d = p.decision
+    info: dict[str, Any] = {
+        "selected_model": target.model,
+        "original_model": p.requested,
+        "provider": target.provider.name,
+        "task_type": d.features.task_type if d else None,
+        "difficulty": d.features.difficulty if d else None,
+        "capability_score": None,
+        "predicted_quality": None,
+        "baseline_model": None,
+        "baseline_predicted_quality": d.baseline_predicted_quality if d else None,
+        "savings_percent": 0.0,
+        "reasoning": d.reason if d else f"model '{p.requested}' was requested explicitly; no routing",
+        "attempts": p.attempts,
+    }
+    if d is not None:
+        c = next((c for c in d.candidates if c.model == target.model), None)
+        if c is not None:
+            info["capability_score"] = round(c.capability, 4)
+            info["predicted_quality"] = round(c.predicted_quality, 4)
+        info["baseline_model"] = d.baseline_model
+        info["quality_target"] = d.quality_target
+        if target.model != d.model:
+            info["reasoning"] += f" Fell back to {target.model} after {d.model} failed."
+    if rec is not None and rec.baseline_cost_usd > 0:
+        info["savings_percent"] = max(0.0, round(100.0 * (1 - rec.cost_usd / rec.baseline_cost_usd), 1))
+        info["cost_usd"] = round(rec.cost_usd, 8)
+        info["baseline_cost_usd"] = round(rec.baseline_cost_usd, 8)
+    elif d is not None:
+        info["savings_percent"] = d.expected_savings_percent
+    return info
+
+
+def key_id(headers: dict[str, str]) -> str | None:
+    """A short, non-reversible id of the client's gateway credential, for per-key reports."""
+    auth = headers.get("authorization") or headers.get("x-api-key")
+    if not auth:
+        return None
+    return hashlib.sha256(auth.encode()).hexdigest()[:12]
+
+
+async def watch_disconnect(receive: Any, task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` when the client goes away: an abandoned upstream call still costs money."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            task.cancel()
+            return
+
+
+def baseline_for(gw: Gateway) -> str | None:
+    b = pick_baseline(gw.catalog.models, gw.settings.policy, list(gw.settings.providers))
+    return b.name if b else None

@@ -1,0 +1,1 @@
+"""Sending requests upstream: one pooled HTTP client for the whole gateway."""
