@@ -135,6 +135,8 @@ class TriageApp:
             if ctx.ledgered:
                 rec.latency_ms = (time.perf_counter() - t0) * 1000
                 self.gw.writer.record(rec)
+                for observe in self.gw.observers:
+                    observe(rec)
 
     async def send_error(self, ctx: RequestContext, send: Send, surface: str, e: GatewayError) -> None:
         render = self.error_shapes.get(surface)
@@ -188,13 +190,26 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> TriageApp:
     return app
 
 
+# Packages that add routes or observers to the app: each has ``mount(app: TriageApp)``.
+MOUNTS = (
+    "triage.surfaces.anthropic.handler",
+    "triage.observe.metrics",
+    "triage.observe.dashboard",
+    "triage.observe.mcp_http",
+)
+
+
 def _mount_optional_surfaces(app: TriageApp) -> None:
-    """Surfaces living in their own packages register their routes here."""
-    try:
-        from triage.surfaces.anthropic.handler import mount  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    mount(app)
+    import importlib
+
+    for name in MOUNTS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue  # not written yet / not installed
+            raise
+        module.mount(app)
 
 
 def banner(settings: Settings) -> str:

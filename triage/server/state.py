@@ -10,10 +10,11 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from triage.catalog.model import Catalog, CatalogModel, load_catalog
 from triage.config.settings import Settings
+from triage.ledger.record import LedgerRecord
 from triage.ledger.store import open_store
 from triage.ledger.writer import LedgerWriter
 from triage.providers.base import ProviderConfig
@@ -49,6 +50,8 @@ class Gateway:
         self.estimator = estimator or capability_quality
         self.client = UpstreamClient(settings.timeouts, self.instance_id)
         self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms)
+        # Read-only callbacks on every finished request (metrics); they must not raise or block.
+        self.observers: list[Callable[[LedgerRecord], None]] = []
 
     async def start(self) -> None:
         await self.client.start()
