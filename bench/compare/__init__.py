@@ -1,0 +1,1 @@
+"""Re-runnable comparisons behind docs/decisions/: servers, upstream clients, JSON codecs."""
