@@ -157,7 +157,8 @@ def convert_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any
             push("user", content_blocks(msg.get("content")))
         elif role == "assistant":
             close_calls(push, open_calls)
-            blocks = [dict(b) for b in msg.get("thinking_blocks") or []]
+            # Unsigned thinking (reasoning another model produced) would be refused: leave it out.
+            blocks = [dict(b) for b in msg.get("thinking_blocks") or [] if b.get("type") != "thinking" or b.get("signature")]
             blocks += content_blocks(msg.get("content"))
             for call in msg.get("tool_calls") or []:
                 cid = tool_id(call["id"])

@@ -1,0 +1,210 @@
+"""``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: the Anthropic surface's I/O.
+
+read body -> check it is a Messages request -> either native pass-through (a named model
+served by an Anthropic-kind provider: body and version/beta headers intact) or translation
+(to the internal format -> ``engine.plan`` / ``open_upstream`` on any provider -> back to
+Anthropic's shapes, streams event by event) -> account into the ledger record. Errors are
+rendered in Anthropic's shape by the app (``errors.render`` is registered for this surface).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from triage.providers.anthropic.errors import classify as classify_anthropic
+from triage.providers.anthropic.response import to_usage
+from triage.providers.anthropic.stream import AnthropicStreamTranslator
+from triage.providers.base import UpstreamError
+from triage.server import engine
+from triage.server.asgi import Receive, Send, read_body, send_bytes
+from triage.server.chat import response_headers
+from triage.server.context import RequestContext
+from triage.server.errors import GatewayError, from_upstream
+from triage.server.state import AUTO_NAMES, Gateway, Target
+from triage.server.validate import parse_json_object, quality_override, validate_chat
+from triage.surfaces.anthropic import errors
+from triage.surfaces.anthropic.count_tokens import estimate_input_tokens
+from triage.surfaces.anthropic.passthrough import native_request
+from triage.surfaces.anthropic.request import to_internal_request
+from triage.surfaces.anthropic.response import to_anthropic_response
+from triage.surfaces.anthropic.stream import AnthropicStreamWriter
+
+SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+
+
+def mount(app: Any) -> None:
+    app.add_route("POST", "/v1/messages", messages, "anthropic")
+    app.add_route("POST", "/v1/messages/count_tokens", count_tokens, "anthropic", False)
+    app.error_shapes["anthropic"] = errors.render
+
+
+def check_messages_body(body: dict[str, Any], *, count: bool = False) -> None:
+    for key in ("model", "messages") + (() if count else ("max_tokens",)):
+        if key not in body:
+            raise GatewayError(400, f"{key}: Field required", param=key)
+    if not isinstance(body["model"], str):
+        raise GatewayError(400, "model: Input should be a valid string", param="model")
+    if not count and (isinstance(body["max_tokens"], bool) or not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1):
+        raise GatewayError(400, "max_tokens: Input should be a valid integer greater than 0", param="max_tokens")
+    if not isinstance(body["messages"], list) or not body["messages"]:
+        raise GatewayError(400, "messages: at least one message is required", param="messages")
+
+
+def native_target(gw: Gateway, model: str) -> Target | None:
+    if model in AUTO_NAMES:
+        return None
+    target = gw.target_for(model)
+    return target if target is not None and target.provider.kind == "anthropic" else None
+
+
+def translate(body: dict[str, Any], gw: Gateway) -> dict[str, Any]:
+    try:
+        internal = to_internal_request(body)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise GatewayError(400, str(e) if isinstance(e, ValueError) else f"malformed request: {e}") from None
+    validate_chat(internal, gw.settings.limits)
+    return internal
+
+
+async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
+    rec, headers = ctx.rec, ctx.headers
+    raw = await read_body(receive, gw.settings.limits.max_body_bytes)
+    body = parse_json_object(raw, gw.settings.limits)
+    check_messages_body(body)
+    rec.requested_model = body["model"]
+    stream = bool(body.get("stream"))
+    rec.stream = stream
+    if gw.settings.store_prompts:
+        rec.prompt = orjson.dumps(body.get("messages")).decode()
+    target = native_target(gw, body["model"])
+    if target is not None:
+        await native(gw, ctx, send, raw, body, target, stream)
+        return
+
+    internal = translate(body, gw)
+    p = engine.plan(gw, internal, quality_override(internal, headers))
+    if p.decision is not None:
+        rec.chosen_model, rec.task_type, rec.reason = p.decision.model, p.decision.features.task_type, p.decision.reason
+    elif p.targets:
+        rec.chosen_model = p.targets[0].model
+    target, adapter, resp = await engine.open_upstream(gw, p, internal, stream, headers)
+    rec.answered_model, rec.provider = target.model, target.provider.name
+    out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
+    if not stream:
+        try:
+            data = await resp.read()
+        finally:
+            resp.close()
+        try:
+            answer, usage = adapter.chat_response(data, target.upstream_model)
+        except UpstreamError as e:
+            raise from_upstream(e, target.model) from None
+        engine.account(gw, rec, p, target, usage)
+        rec.status = 200
+        rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
+        await send_bytes(send, 200, orjson.dumps(to_anthropic_response(answer, target.model)), out_headers)
+        return
+
+    translator = adapter.stream_translator(target.upstream_model)
+    writer = AnthropicStreamWriter(target.model)
+    await start_stream(send, out_headers)
+    rec.status = 200
+    try:
+        try:
+            async for data in resp.iter_chunks():
+                out = b"".join(writer.feed(c) for c in translator.feed(data))
+                if out:
+                    if rec.ttfb_ms is None:
+                        rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            tail = b"".join(writer.feed(c) for c in translator.finish())
+        finally:
+            resp.close()
+    except UpstreamError as e:
+        engine.account(gw, rec, p, target, translator.usage)
+        err = from_upstream(e, target.model)
+        rec.error_class = f"stream_{err.error_class}"
+        await send({"type": "http.response.body", "body": writer.error(err.status, err.message), "more_body": False})
+        return
+    engine.account(gw, rec, p, target, translator.usage)
+    await send({"type": "http.response.body", "body": tail + writer.finish(), "more_body": False})
+
+
+async def start_stream(send: Send, out_headers: dict[str, str]) -> None:
+    h = list(SSE_HEADERS) + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items()]
+    await send({"type": "http.response.start", "status": 200, "headers": h})
+
+
+async def native(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body: dict[str, Any], target: Target, stream: bool) -> None:
+    """Anthropic in, Anthropic out: bytes relayed as they come; usage read on the side."""
+    rec = ctx.rec
+    p = engine.Plan(body["model"], [target])
+    rec.chosen_model = rec.answered_model = target.model
+    rec.provider = target.provider.name
+    key = engine.client_key(target, ctx.headers, bool(gw.settings.api_key))
+    req = native_request(target.provider, raw, body, target.upstream_model, ctx.headers, key)
+    try:
+        resp = await gw.client.send(req)
+    except UpstreamError as e:
+        raise from_upstream(e, target.model) from None
+    out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
+    if resp.status >= 400 or not stream:
+        try:
+            data = await resp.read()
+        finally:
+            resp.close()
+        if resp.status >= 400:
+            e = classify_anthropic(resp.status, resp.headers, data, target.provider.name)
+            rec.status, rec.error_class = resp.status, e.error_class.value
+            extra = {"retry-after": resp.headers["retry-after"]} if "retry-after" in resp.headers else {}
+            await send_bytes(send, resp.status, data, {**out_headers, **extra})  # Anthropic's own error, intact
+            return
+        try:
+            engine.account(gw, rec, p, target, to_usage(orjson.loads(data).get("usage") or {}))
+        except (orjson.JSONDecodeError, AttributeError):
+            pass
+        rec.status = 200
+        await send_bytes(send, 200, data, out_headers)
+        return
+    meter = AnthropicStreamTranslator(target.upstream_model, target.provider.name)
+    await start_stream(send, out_headers)
+    rec.status = 200
+    try:
+        async for data in resp.iter_chunks():
+            if rec.ttfb_ms is None:
+                rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            try:
+                meter.feed(data)
+            except UpstreamError as e:  # an error event: relayed as is, counted here
+                rec.error_class = f"stream_{e.error_class.value}"
+    except UpstreamError as e:
+        rec.error_class = f"stream_{e.error_class.value}"
+        await send({"type": "http.response.body", "body": errors.stream_error_event(e.status, e.message), "more_body": False})
+        return
+    finally:
+        resp.close()
+        engine.account(gw, rec, p, target, meter.usage)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def count_tokens(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
+    raw = await read_body(receive, gw.settings.limits.max_body_bytes)
+    body = parse_json_object(raw, gw.settings.limits)
+    check_messages_body(body, count=True)
+    target = native_target(gw, body["model"])
+    if target is not None:
+        key = engine.client_key(target, ctx.headers, bool(gw.settings.api_key))
+        req = native_request(target.provider, raw, body, target.upstream_model, ctx.headers, key, count_tokens=True)
+        try:
+            resp = await gw.client.send(req)
+            data = await resp.read()
+            resp.close()
+        except UpstreamError as e:
+            raise from_upstream(e, target.model) from None
+        await send_bytes(send, resp.status, data, ctx.extra)
+        return
+    await send_bytes(send, 200, orjson.dumps({"input_tokens": estimate_input_tokens(body)}), ctx.extra)
