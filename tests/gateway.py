@@ -35,9 +35,13 @@ def clean_env() -> dict[str, str]:
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None, home: Path | None = None, timeout: float = 20.0) -> None:
-        self.port = free_port()
+    def __init__(
+        self, env: dict[str, str] | None = None, args: list[str] | None = None, home: Path | None = None,
+        timeout: float = 20.0, port: int | None = None,
+    ) -> None:  # fmt: skip
+        self.port = port or free_port()
         self.home = home or Path(tempfile.mkdtemp(prefix="triage-test-"))
+        self.home.mkdir(parents=True, exist_ok=True)
         full_env = clean_env()
         full_env.update({"TRIAGE_HOME": str(self.home), "TRIAGE_LEDGER_FLUSH_MS": "20", "PYTHONUNBUFFERED": "1"})
         full_env.update(env or {})

@@ -207,9 +207,14 @@ def _mount_optional_surfaces(app: TriageApp) -> None:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name and name.startswith(e.name):
-                continue  # not written yet / not installed
-            raise
-        module.mount(app)
+                continue  # that surface is not part of this install
+            # A surface that fails to load must not take the whole gateway down with it.
+            print(f"triage: {name} not mounted: {type(e).__name__}: {e}", file=sys.stderr)
+            continue
+        try:
+            module.mount(app)
+        except Exception as e:  # noqa: BLE001 - same reason: report it, keep serving the rest
+            print(f"triage: {name} not mounted: {type(e).__name__}: {e}", file=sys.stderr)
 
 
 def banner(settings: Settings) -> str:

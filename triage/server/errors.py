@@ -59,6 +59,8 @@ def from_upstream(e: UpstreamError, model: str) -> GatewayError:
     if c is ErrorClass.NOT_FOUND:
         return GatewayError(404, f"{who}: {e.message}", type="invalid_request_error", code="model_not_found", param="model", error_class=c.value)
     if c in (ErrorClass.BAD_REQUEST, ErrorClass.CONTEXT_LENGTH, ErrorClass.CONTENT_FILTER):
+        if e.code == "loop_detected":
+            return GatewayError(508, f"{who}'s base URL points back at this gateway: {e.message}", code="loop_detected", error_class="loop_detected")
         status = e.status if 400 <= e.status < 500 else 400
         return GatewayError(status, f"{who}: {e.message}", type="invalid_request_error", code=e.code or c.value, param=e.param, error_class=c.value)
     if c is ErrorClass.TIMEOUT:

@@ -29,6 +29,8 @@ def classify_error(status: int, headers: Mapping[str, str], data: bytes, provide
         cls = ErrorClass.NOT_FOUND
     elif status in (408,):
         cls = ErrorClass.TIMEOUT
+    elif code == "loop_detected":  # another hop of this same gateway refused the request
+        cls = ErrorClass.BAD_REQUEST
     elif code == "context_length_exceeded":
         cls = ErrorClass.CONTEXT_LENGTH
     elif code == "content_filter" or etype == "content_filter":
