@@ -38,13 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-translated", action="store_true", help="skip the translated (Anthropic upstream) stream")
     p.add_argument("--workers", type=int, help="passed to `triage start --workers N`")
     p.add_argument("--proxy-cpus", help="cores for the proxy, e.g. '1' or '0,1' (default: the last core)")
+    p.add_argument("--gateway-src", help="run Triage from this source tree (e.g. an export of one commit: "
+                                         "`git archive HEAD | tar -x -C DIR`) instead of the working tree")
     p.add_argument("--out", default="artifacts/bench/result.json", help="where the JSON result goes")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     return p
 
 
-def _git_commit() -> tuple[str | None, bool]:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def _git_commit(root: str | None = None) -> tuple[str | None, bool]:
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists(os.path.join(root, ".git")):
+        stamp = os.path.join(root, "COMMIT")  # an exported tree: the exporter writes the commit here
+        return (open(stamp).read().strip() if os.path.exists(stamp) else None), False
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=5).stdout.strip() or None
@@ -93,10 +98,12 @@ def run(args: argparse.Namespace, log=print) -> dict:
     work = tempfile.mkdtemp(prefix="triage-bench-")
     home = os.path.join(work, "home")
     os.makedirs(home)
-    proxy_argv = args.proxy_cmd or default_proxy_argv(args.workers)
+    proxy_argv = args.proxy_cmd or default_proxy_argv(args.workers, isolated=bool(args.gateway_src))
     proxy_env = {"TRIAGE_HOME": home, "OPENAI_API_KEY": "sk-bench", "TRIAGE_OPENAI_BASE_URL": "{upstream}",
                  "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": "", "GOOGLE_API_KEY": ""}
-    commit, dirty = _git_commit()
+    if args.gateway_src:
+        proxy_env["PYTHONPATH"] = os.path.abspath(args.gateway_src)
+    commit, dirty = _git_commit(os.path.abspath(args.gateway_src) if args.gateway_src else None)
     started = time.perf_counter()
     result: dict = {
         "schema": report.SCHEMA, "mode": "quick" if args.quick else "full", "commit": commit, "dirty": dirty,
@@ -104,7 +111,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
         "machine": {"cpus": os.cpu_count(), "proxy_cpus": proxy_cpus, "upstream_and_loadgen_cpus": side_cpus,
                     "python": platform.python_version(), "platform": platform.platform(),
                     "loadavg_start": list(os.getloadavg()), "cpu_pressure_start": _cpu_pressure()},
-        "config": {"proxy_cmd": describe(proxy_argv), "model": args.model, "loadgen": loadgen,
+        "config": {"proxy_cmd": describe(proxy_argv), "gateway_src": args.gateway_src, "model": args.model, "loadgen": loadgen,
                    "plan": vars(plan), "work_dir": work},
         "points": {}, "summary": [],
     }
@@ -154,7 +161,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
             "start_to_ready_s": {"gateway": sorted(s.ready_times)[len(s.ready_times) // 2],
                                  "direct": round(up.ready_s, 4), "gateway_runs": s.ready_times},
         }
-    points["routing"] = routing_probe.measure(quick=args.quick) if not args.proxy_cmd else \
+    points["routing"] = routing_probe.measure_in(args.gateway_src, quick=args.quick) if not args.proxy_cmd else \
         {"not_measured": "in-process routing is only probed for Triage"}
     result["summary"] = report.summarize(points)
     result["machine"]["loadavg_end"] = list(os.getloadavg())

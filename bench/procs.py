@@ -154,11 +154,11 @@ class Launcher:
         self.procs: list[Proc] = []
 
     def start(self, name: str, argv: list[str] | str, env: dict | None = None,
-              cpus: list[int] | None = None, shell: bool = False) -> Proc:
+              cpus: list[int] | None = None, shell: bool = False, cwd: str | None = None) -> Proc:
         log = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
         preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         popen = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=True, preexec_fn=preexec, shell=shell)
+                                 start_new_session=True, preexec_fn=preexec, shell=shell, cwd=cwd)
         log.close()
         proc = Proc(name, popen, time.perf_counter())
         self.procs.append(proc)

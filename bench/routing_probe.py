@@ -17,7 +17,31 @@ BODY = {"model": "auto", "messages": [
 
 
 def _decider():
-    """A zero-argument callable doing one full routing decision, or raises with why not."""
+    """A zero-argument callable doing one full routing decision, or raises with why not.
+
+    Preferred: the gateway's own ``engine.plan`` on a ``Gateway`` built from the benchmark's
+    environment (what a request runs); fallback: ``features.extract`` + ``decide`` on the catalog.
+    """
+    import tempfile
+
+    try:
+        from triage.config.loader import load_settings
+        from triage.server.engine import plan
+        from triage.server.state import Gateway
+    except ImportError:
+        plan = None
+    if plan is not None:
+        env = {"TRIAGE_HOME": tempfile.mkdtemp(prefix="triage-probe-"), "OPENAI_API_KEY": "sk-bench",
+               "TRIAGE_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+        gw = Gateway(load_settings(env))
+
+        def once():
+            return plan(gw, BODY, None)
+
+        once()
+        once.what = "engine.plan (features + decide + targets), OpenAI only"
+        return once
+
     from triage.routing import decide as decide_mod
     from triage.routing import features as features_mod
 
@@ -29,6 +53,7 @@ def _decider():
         return decide_mod.decide(f, catalog, policy, ("openai",))
 
     once()
+    once.what = "features.extract + decide, OpenAI only"
     return once
 
 
@@ -50,6 +75,28 @@ def _policy():
     return Policy()
 
 
+def measure_in(src: str | None, quick: bool = False) -> dict:
+    """``measure`` in a child process importing Triage from ``src`` (None: this interpreter's)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import json, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in "
+            "getattr(f, '__name__', type(f).__name__)]; import triage; sys.path.insert(0, " + repr(repo) + "); "
+            "from bench.routing_probe import measure; "
+            f"print(json.dumps(measure({quick!r})))") if src else \
+        f"import json; from bench.routing_probe import measure; print(json.dumps(measure({quick!r})))"
+    path = os.pathsep.join(p for p in (src, repo) if p)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                             cwd=src or repo, env={**os.environ, "PYTHONPATH": path})
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as e:
+        return {"not_measured": f"probe process failed: {type(e).__name__}: {e}"}
+
+
 def measure(quick: bool = False) -> dict:
     try:
         once = _decider()
@@ -62,4 +109,4 @@ def measure(quick: bool = False) -> dict:
         once()
         samples.append((time.perf_counter_ns() - t0) / 1000)
     return {"p50_us": round(percentile(samples, 50), 2), "p99_us": round(percentile(samples, 99), 2),
-            "calls": n, "what": "features.extract + decide, OpenAI only"}
+            "calls": n, "what": once.what}

@@ -129,8 +129,11 @@ class Session:
             argv, shell = [a.format(**subst) for a in self.proxy_argv], False
         env = {**os.environ, **{k: v.format(**subst) for k, v in self.proxy_env.items()}}
         env.update({k: v.format(**subst) for k, v in (extra_env or {}).items()})
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_repo_root(), env.get("PYTHONPATH")) if p)
-        self.proxy = self.launcher.start("proxy", argv, env=env, cpus=self.proxy_cpus, shell=shell)
+        # the proxy's own source first (``--gateway-src``), then this repo (for bench.* stand-ins)
+        first = self.proxy_env.get("PYTHONPATH")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (first, _repo_root(), os.environ.get("PYTHONPATH")) if p)
+        # ``python -m`` puts the working directory first on sys.path: run from the proxy's source
+        self.proxy = self.launcher.start("proxy", argv, env=env, cpus=self.proxy_cpus, shell=shell, cwd=first)
         ready = self.launcher.wait_ready(self.proxy, f"http://127.0.0.1:{port}{self.health_path}")
         procs.pin(self.proxy.pid, self.proxy_cpus)
         self.ready_times.append(round(ready, 4))
@@ -245,8 +248,15 @@ def _repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def default_proxy_argv(workers: int | None) -> list[str]:
-    argv = [sys.executable, "-m", "triage", "start", "--host", "127.0.0.1", "--port", "{port}"]
+# Runs ``python -m triage`` with the editable install's import hook removed, so that a
+# ``--gateway-src`` tree never borrows modules it lacks from the working tree.
+_ISOLATED = ("import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in "
+             "getattr(f, '__name__', type(f).__name__)]; runpy.run_module('triage', run_name='__main__', alter_sys=True)")
+
+
+def default_proxy_argv(workers: int | None, isolated: bool = False) -> list[str]:
+    head = [sys.executable, "-c", _ISOLATED] if isolated else [sys.executable, "-m", "triage"]
+    argv = [*head, "start", "--host", "127.0.0.1", "--port", "{port}"]
     if workers:
         argv += ["--workers", str(workers)]
     return argv

@@ -152,10 +152,12 @@ def run(a: argparse.Namespace, log=print) -> dict:
     rss: dict[str, float] = {}
     series: list[tuple[float, float]] = []
     with procs.Launcher(work) as launcher:
-        s = Session(launcher, Plan(), loadgen="python", proxy_argv=a.proxy_cmd or default_proxy_argv(a.workers),
-                    proxy_env={"TRIAGE_HOME": home, "OPENAI_API_KEY": "sk-bench",
-                               "TRIAGE_OPENAI_BASE_URL": "{upstream}", "ANTHROPIC_API_KEY": "",
-                               "GEMINI_API_KEY": ""},
+        env = {"TRIAGE_HOME": home, "OPENAI_API_KEY": "sk-bench", "TRIAGE_OPENAI_BASE_URL": "{upstream}",
+               "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": ""}
+        if a.gateway_src:
+            env["PYTHONPATH"] = os.path.abspath(a.gateway_src)
+        argv = a.proxy_cmd or default_proxy_argv(a.workers, isolated=bool(a.gateway_src))
+        s = Session(launcher, Plan(), loadgen="python", proxy_argv=argv, proxy_env=env,
                     health_path="/health", model="auto", translated_model="", home=home,
                     proxy_cpus=proxy_cpus, side_cpus=side_cpus, log=log)
         s.start_upstream()
@@ -240,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slow-delay", type=float, default=1.0)
     p.add_argument("--proxy-cmd", help="as in python -m bench")
     p.add_argument("--workers", type=int)
+    p.add_argument("--gateway-src", help="as in python -m bench")
     p.add_argument("--ledger-table", default="requests")
     p.add_argument("--out", default="artifacts/bench/soak.json")
     return p
