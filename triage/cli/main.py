@@ -1,4 +1,5 @@
-"""The ``triage`` command: start, status, route, models, config check, report, eval, bench.
+"""The ``triage`` command: start, status, route, models [discover], config check, report, tail,
+pricing update, mcp, eval, bench.
 
 Machine output (``--format json|csv``) goes to stdout and nothing else does; messages,
 warnings (a stale catalog, missing keys) go to stderr.
@@ -42,8 +43,14 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     warn_if_stale(load_catalog(settings.home))
     print_banner(settings)
+    import signal
+
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM (stops accepting, lets in-flight requests and
+    # streams finish for --grace seconds, runs the app's shutdown: ledger flushed), then
+    # re-raises the signal; this handler turns that into a clean exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "triage.server.factory:app_from_env",
         factory=True,
@@ -169,6 +176,37 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(_settings(args), args.period, args.by, args.format)
 
 
+def cmd_tail(args: argparse.Namespace) -> int:
+    from triage.cli.tail import run_tail
+    from triage.ledger.queries import Filters
+
+    settings = _settings(args)
+    return run_tail(settings, args.url, os.environ.get("TRIAGE_API_KEY") or settings.api_key, Filters(model=args.model, provider=args.provider),
+                    args.format, args.backlog, args.interval, args.once)  # fmt: skip
+
+
+def cmd_pricing_update(args: argparse.Namespace) -> int:
+    from triage.cli.pricing import run_update
+
+    return run_update(_settings(args).home, args.source, args.dry_run, args.format)
+
+
+def cmd_models_discover(args: argparse.Namespace) -> int:
+    from triage.cli.discover import run_discover
+
+    settings = _settings(args)
+    return run_discover(settings, load_catalog(settings.home).with_overrides(settings.model_overrides), args.format)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from triage.observe.mcp_server import run_stdio
+
+    settings = _settings(args)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    run_stdio(args.url or f"http://{host}:{args.port or settings.port}", settings.api_key)
+    return 0
+
+
 def cmd_eval(argv: list[str]) -> int:
     from triage.eval.cli import main as eval_main  # type: ignore[import-not-found]
 
@@ -208,9 +246,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(fn=cmd_route)
 
-    p = with_config(sub.add_parser("models", help="the model catalog"))
+    p = with_config(sub.add_parser("models", help="the model catalog (`models discover`: what configured providers serve)"))
+    p.add_argument("action", nargs="?", choices=("discover",), help="discover: list what each configured provider serves")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.set_defaults(fn=cmd_models)
+    p.set_defaults(fn=lambda a: cmd_models_discover(a) if a.action == "discover" else cmd_models(a))
+
+    p = with_config(sub.add_parser("pricing", help="catalog price updates"))
+    psub = p.add_subparsers(dest="pricing_command", required=True)
+    c = psub.add_parser("update", help="update catalog prices from a LiteLLM price table (file or URL) into TRIAGE_HOME")
+    c.add_argument("--from", dest="source", required=True, metavar="FILE|URL")
+    c.add_argument("--dry-run", action="store_true", help="show the changes without writing")
+    c.add_argument("--format", choices=("table", "json"), default="table")
+    c.set_defaults(fn=cmd_pricing_update)
+
+    p = with_config(sub.add_parser("tail", help="watch routing decisions live"))
+    p.add_argument("--url", help="poll this gateway's /v1/requests/recent instead of reading the ledger")
+    p.add_argument("--model")
+    p.add_argument("--provider")
+    p.add_argument("--backlog", type=int, default=10, help="recent rows to show first (default 10)")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument("--once", action="store_true", help="print the backlog and exit")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(fn=cmd_tail)
+
+    p = with_config(sub.add_parser("mcp", help="MCP server on stdio for a running gateway (HTTP transport: /mcp on the gateway)"))
+    p.add_argument("--url", help="the gateway's URL (default http://127.0.0.1:<port>)")
+    p.add_argument("--port", type=int)
+    p.set_defaults(fn=cmd_mcp)
 
     p = with_config(sub.add_parser("config", help="configuration tools"))
     csub = p.add_subparsers(dest="config_command", required=True)

@@ -18,7 +18,7 @@ from triage.providers.base import ProviderConfig
 
 ADAPTER_KINDS = ("openai", "anthropic", "gemini")
 
-TOP_KEYS = {"server", "storage", "providers", "models", "aliases", "routing", "timeouts", "limits"}
+TOP_KEYS = {"server", "storage", "providers", "models", "aliases", "fallbacks", "routing", "timeouts", "limits"}
 SERVER_KEYS = {"host", "port", "workers", "api_key", "cors_origins", "allowed_hosts"}
 STORAGE_KEYS = {"db", "home", "store_prompts", "flush_ms"}
 PROVIDER_KEYS = {"kind", "base_url", "api_key", "api_key_env", "headers", "client_keys"}
@@ -207,6 +207,17 @@ def load_settings(
         p.add("aliases", "expected a mapping of alias: model name")
         aliases = {}
     s["aliases"] = dict(aliases)
+
+    fallbacks = data.get("fallbacks") or {}
+    chains: dict[str, tuple[str, ...]] = {}
+    if not isinstance(fallbacks, Mapping):
+        p.add("fallbacks", "expected a mapping of model (or task:<type>): [models to try next]")
+    else:
+        for k, v in fallbacks.items():
+            chain = _strs(p, f"fallbacks.{k}", v)
+            if chain is not None:
+                chains[str(k)] = chain
+    s["fallbacks"] = chains
 
     policy = parse_policy(p, _section(p, data, "routing"), Policy())
     if env.get("TRIAGE_QUALITY"):

@@ -49,6 +49,7 @@ class Limits:
     max_body_bytes: int = 20 * 1024 * 1024
     max_messages: int = 5000
     max_json_depth: int = 64
+    max_attempts: int = 3  # models tried for one request (the first choice and its fallbacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class Settings:
     ledger_flush_ms: int = 200
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # Fallback chains: model name -> models to try next; "task:<type>" -> models for that task.
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     model_overrides: tuple[Mapping[str, Any], ...] = ()
     policy: Policy = field(default_factory=Policy)
     timeouts: Timeouts = field(default_factory=Timeouts)

@@ -27,14 +27,17 @@ from triage.server.validate import parse_json_object, quality_override, validate
 
 async def health(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
     s = gw.settings
+    breakers = gw.breakers.snapshot()
     body = {
-        "status": "ok",
+        "status": "degraded" if breakers["providers"] else "ok",
         "ready": True,
         "version": __version__,
         "uptime_s": round(time.time() - gw.started_at, 1),
         "providers": sorted(s.providers),
         "missing_keys": list(s.missing_keys),
         "models": len(gw.reachable_models()),
+        "circuits": breakers["circuits"],
+        "provider_health": breakers["providers"],
     }
     await send_json(send, 200, body, ctx.extra)
 
@@ -143,6 +146,11 @@ PATCHABLE = {"routing", "aliases"}
 async def patch_config(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
     limits = gw.settings.limits
     body = parse_json_object(await read_body(receive, limits.max_body_bytes), limits)
+    await send_json(send, 200, await apply_config_patch(gw, body), ctx.extra)
+
+
+async def apply_config_patch(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
+    """Validate a config patch, apply it (next request sees it), persist it; the new config view."""
     unknown = set(body) - PATCHABLE
     if unknown:
         raise GatewayError(
@@ -171,7 +179,7 @@ async def patch_config(gw: Gateway, ctx: RequestContext, receive: Receive, send:
     if s.config_file is not None:
         await asyncio.to_thread(persist, s.config_file, body)
     gw.apply(new)
-    await send_json(send, 200, config_view(gw), ctx.extra)
+    return config_view(gw)
 
 
 def persist(path: Any, patch: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ answer in its API's error shape, and the request gets its ledger row.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
@@ -90,7 +91,7 @@ class TriageApp:
         entry = self.routes.get((method, path))
         surface = entry[1] if entry else ("anthropic" if path.startswith("/v1/messages") else "openai")
         rec = LedgerRecord(ts=time.time(), request_id=rid, surface=surface, api_key_id=engine.key_id(headers))
-        ctx = RequestContext(rid, t0, headers, rec, {"x-request-id": rid}, ledgered=entry[2] if entry else True)
+        ctx = RequestContext(rid, t0, headers, rec, {"x-request-id": rid}, ledgered=entry[2] if entry else True, task=asyncio.current_task())
         try:
             self.check_host(headers)
             origin = headers.get("origin")
@@ -126,6 +127,14 @@ class TriageApp:
             rec.status, rec.error_class = 413, "request_too_large"
             await self.send_error(ctx, send, surface, e)
         except (ClientGoneError, OSError):
+            rec.status, rec.error_class = 499, "client_closed_request"
+        except asyncio.CancelledError:
+            if not ctx.client_gone:
+                rec.status, rec.error_class = 499, "cancelled"
+                raise
+            # Our own watcher cancelled the request because the client left.
+            if ctx.task is not None:
+                ctx.task.uncancel()
             rec.status, rec.error_class = 499, "client_closed_request"
         except Exception:
             rec.status, rec.error_class = 500, "internal_error"

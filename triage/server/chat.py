@@ -6,6 +6,7 @@ SSE) -> account into the ledger record. The app records the ledger row whatever 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -37,6 +38,16 @@ async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, s
         rec.prompt = orjson.dumps(body.get("messages")).decode()
 
     p = engine.plan(gw, body, quality_override(body, headers))
+    # From here on the client's disconnect cancels this task, and with it the upstream call.
+    watcher = asyncio.ensure_future(engine.watch_disconnect(receive, ctx))
+    try:
+        await answer(gw, ctx, send, p, body, stream)
+    finally:
+        watcher.cancel()
+
+
+async def answer(gw: Gateway, ctx: RequestContext, send: Send, p: engine.Plan, body: dict[str, Any], stream: bool) -> None:
+    rec = ctx.rec
     if p.decision is not None:
         rec.chosen_model = p.decision.model
         rec.task_type = p.decision.features.task_type
@@ -44,7 +55,7 @@ async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, s
     elif p.targets:
         rec.chosen_model = p.targets[0].model
 
-    target, adapter, resp = await engine.open_upstream(gw, p, body, stream, headers)
+    target, adapter, resp = await engine.open_upstream(gw, p, body, stream, ctx.headers)
     rec.answered_model, rec.provider = target.model, target.provider.name
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
 
@@ -109,6 +120,9 @@ async def stream_answer(
                     await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(c) + b"\n\n", "more_body": True})
         finally:
             resp.close()
+    except asyncio.CancelledError:
+        engine.account(gw, rec, p, target, translator.usage)  # the client left: record what was used
+        raise
     except UpstreamError as e:
         # Bytes were already sent: no switch to another model mid-answer. End with an error event.
         engine.account(gw, rec, p, target, translator.usage)

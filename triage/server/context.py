@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from triage.ledger.record import LedgerRecord
 
@@ -15,3 +17,5 @@ class RequestContext:
     rec: LedgerRecord
     extra: dict[str, str] = field(default_factory=dict)  # headers every response carries (request id, CORS)
     ledgered: bool = True  # successful reads of admin endpoints are not ledger rows
+    task: asyncio.Task[Any] | None = None  # the task serving this request
+    client_gone: bool = False  # set when the client disconnected and the task was cancelled

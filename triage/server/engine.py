@@ -21,14 +21,11 @@ from typing import Any
 from triage.ledger.record import LedgerRecord
 from triage.providers.base import ProviderAdapter, UpstreamError, Usage
 from triage.providers.registry import adapter_for
-from triage.routing.decide import Decision, NoCandidateError, decide, pick_baseline
+from triage.routing.decide import Decision, NoCandidateError, decide, eligibility, pick_baseline
 from triage.routing.features import extract
 from triage.server.errors import GatewayError, from_upstream
 from triage.server.state import AUTO_NAMES, Gateway, Target
 from triage.upstream.client import UpstreamResponse
-
-MAX_ATTEMPTS = 3
-
 
 @dataclass(slots=True)
 class Plan:
@@ -48,16 +45,24 @@ def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
                 type="service_unavailable", code="no_provider_configured",
             )  # fmt: skip
         features = extract(body)
+        providers = list(settings.providers)
+        models = gw.catalog.models
+        # Models whose circuit is open are skipped, unless that would leave nothing to try.
+        open_now = gw.breakers.open_models([(m.provider, m.name) for m in models if m.provider in settings.providers])
         try:
-            decision = decide(features, gw.catalog.models, settings.policy, list(settings.providers), quality_target=quality, estimator=gw.estimator)
+            try:
+                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator, exclude=open_now)
+            except NoCandidateError:
+                if not open_now:
+                    raise
+                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator)
         except NoCandidateError as e:
             details = "; ".join(f"{m}: {why}" for m, why in list(e.rejected.items())[:6])
             raise GatewayError(400, f"no configured model can serve this request ({details})", code="no_eligible_model", param="model") from None
-        targets = []
-        for c in decision.candidates:
-            t = gw.target_for(c.model)
-            if t is not None:
-                targets.append(t)
+        # First choice, then its configured chain, the task's chain, then the other passing candidates.
+        names = [decision.model, *settings.fallbacks.get(decision.model, ()), *settings.fallbacks.get(f"task:{features.task_type}", ())]
+        names += [c.model for c in decision.candidates]
+        targets = _targets(gw, names, features)
         return Plan(requested, targets, decision)
 
     target = gw.target_for(requested)
@@ -67,7 +72,29 @@ def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
             hint = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}.get(provider, f"providers.{provider}")
             raise GatewayError(503, f"model '{requested}' needs provider '{provider}', which is not configured (set {hint})", type="service_unavailable", code="provider_not_configured", param="model")
         raise GatewayError(404, f"The model '{requested}' does not exist or you do not have access to it.", code="model_not_found", param="model")
-    return Plan(requested, [target])
+    chain = settings.fallbacks.get(requested) or settings.fallbacks.get(target.model) or ()
+    if not chain:
+        return Plan(requested, [target])
+    features = extract(body)
+    return Plan(requested, [target, *_targets(gw, chain, features)])
+
+
+def _targets(gw: Gateway, names: list[str] | tuple[str, ...], features: Any) -> list[Target]:
+    """Targets for model names in order, once each, keeping only those that can serve the request."""
+    out: list[Target] = []
+    seen: set[str] = set()
+    policy, providers = gw.settings.policy, list(gw.settings.providers)
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        t = gw.target_for(name)
+        if t is None:
+            continue
+        if t.entry is not None and out and eligibility(t.entry, features, policy, providers) is not None:
+            continue  # a fallback must meet the same hard requirements
+        out.append(t)
+    return out
 
 
 def client_key(target: Target, headers: dict[str, str], gateway_auth: bool) -> str | None:
@@ -96,11 +123,18 @@ def _looks_like(key: str, kind: str) -> bool:
 async def open_upstream(
     gw: Gateway, p: Plan, body: dict[str, Any], stream: bool, headers: dict[str, str]
 ) -> tuple[Target, ProviderAdapter, UpstreamResponse]:
-    """The first target that answers with a success status; fallbacks on retryable failures."""
-    deadline = time.monotonic() + gw.settings.timeouts.total
+    """The first target that answers with a success status.
+
+    A retryable failure (connect error, timeout before the first byte, 408/409/429/5xx/529)
+    moves on to the next target, within ``limits.max_attempts`` and the total deadline; any
+    other failure is the caller's error and goes straight back. Circuit breakers learn from
+    every outcome.
+    """
+    settings = gw.settings
+    deadline = time.monotonic() + settings.timeouts.total
     last: UpstreamError | None = None
-    gateway_auth = bool(gw.settings.api_key)
-    for target in p.targets[:MAX_ATTEMPTS]:
+    gateway_auth = bool(settings.api_key)
+    for target in p.targets[: settings.limits.max_attempts]:
         if time.monotonic() >= deadline:
             break
         adapter = adapter_for(target.provider.kind)
@@ -114,11 +148,13 @@ async def open_upstream(
                 raise adapter.classify_error(resp.status, resp.headers, data, target.provider.name)
         except UpstreamError as e:
             e.provider = e.provider or target.provider.name
+            gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
             p.attempts.append({"model": target.model, "provider": target.provider.name, "outcome": e.error_class.value, "status": e.status, "ms": round((time.perf_counter() - t0) * 1000, 1)})
             last = e
-            if not e.retryable or p.decision is None:
+            if not e.retryable:
                 raise from_upstream(e, target.model) from None
             continue
+        gw.breakers.success(target.provider.name, target.model)
         p.attempts.append({"model": target.model, "provider": target.provider.name, "outcome": "ok", "status": resp.status, "ms": round((time.perf_counter() - t0) * 1000, 1)})
         return target, adapter, resp
     if last is None:
@@ -191,11 +227,14 @@ def key_id(headers: dict[str, str]) -> str | None:
     return hashlib.sha256(auth.encode()).hexdigest()[:12]
 
 
-async def watch_disconnect(receive: Any, task: asyncio.Task[Any]) -> None:
-    """Cancel ``task`` when the client goes away: an abandoned upstream call still costs money."""
+async def watch_disconnect(receive: Any, ctx: Any) -> None:
+    """Cancel the request's task when the client goes away: an abandoned upstream call still
+    costs money. ``ctx.client_gone`` tells the app the cancellation was ours."""
+    task = ctx.task
     while True:
         msg = await receive()
         if msg["type"] == "http.disconnect":
+            ctx.client_gone = True
             task.cancel()
             return
 

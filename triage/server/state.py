@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from triage.catalog.model import Catalog, CatalogModel, load_catalog
 from triage.config.settings import Settings
@@ -19,6 +19,7 @@ from triage.ledger.store import open_store
 from triage.ledger.writer import LedgerWriter
 from triage.providers.base import ProviderConfig
 from triage.routing.decide import QualityEstimator, capability_quality
+from triage.upstream.breaker import Breakers
 from triage.upstream.client import UpstreamClient
 
 # Names whose provider is clear even when the catalog does not know the model yet.
@@ -49,15 +50,23 @@ class Gateway:
         self.catalog = self.base_catalog.with_overrides(settings.model_overrides)
         self.estimator = estimator or capability_quality
         self.client = UpstreamClient(settings.timeouts, self.instance_id)
+        self.breakers = Breakers()
         self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms)
         # Read-only callbacks on every finished request (metrics); they must not raise or block.
         self.observers: list[Callable[[LedgerRecord], None]] = []
+        # Async hooks run after start and (in reverse) before close, in the lifespan task (MCP's session manager).
+        self.on_start: list[Callable[[], Awaitable[None]]] = []
+        self.on_close: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> None:
         await self.client.start()
         await self.writer.start()
+        for hook in self.on_start:
+            await hook()
 
     async def close(self) -> None:
+        for hook in reversed(self.on_close):
+            await hook()
         await self.client.close()
         await self.writer.close()
 
