@@ -188,3 +188,21 @@ def test_unknown_path_and_wrong_method(gateway):
     conn.request("GET", "/nope")
     r = conn.getresponse()
     assert r.status == 404 and json.loads(r.read())["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("bad", [b"a\x01b", b"a\x7fb", b"a\x00b"])
+def test_control_characters_in_headers_get_a_json_400_and_a_ledger_row(bad):
+    import socket
+
+    with GatewayProcess({}) as gw:
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: " + bad + b"\r\nContent-Length: 2\r\n\r\n{}")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        s.close()
+        rows = gw.ledger_rows()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+    assert_openai_error(json.loads(body), "invalid_http_request")
+    assert [(r["status"], r["error_class"]) for r in rows] == [(400, "invalid_http_request")]

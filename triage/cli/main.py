@@ -47,6 +47,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from triage.server.protocol import TriageHttpProtocol
+
     # uvicorn shuts down gracefully on SIGTERM (stops accepting, lets in-flight requests and
     # streams finish for --grace seconds, runs the app's shutdown: ledger flushed), then
     # re-raises the signal; this handler turns that into a clean exit 0.
@@ -58,7 +60,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=TriageHttpProtocol,
+        proxy_headers=False,
         lifespan="on",
         access_log=False,
         log_level="warning",
