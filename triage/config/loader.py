@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -54,6 +55,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise ConfigError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as e:  # a directory, no permission, not text
+        raise ConfigError([f"{path}: cannot read ({getattr(e, 'strerror', None) or e})"]) from None
     except yaml.YAMLError as e:
         raise ConfigError([f"{path}: not valid YAML: {e}"]) from None
     if not isinstance(data, dict):
@@ -189,6 +192,7 @@ def load_settings(
     if not isinstance(models, list):
         p.add("models", "expected a list of models")
         models = []
+    known_models = _catalog_names(s.get("home", Settings().home)) if models else None
     for i, m in enumerate(models):
         at = f"models[{i}]"
         if not isinstance(m, Mapping) or not isinstance(m.get("name"), str):
@@ -197,9 +201,7 @@ def load_settings(
         p.unknown(at, m, MODEL_KEYS)
         if "provider" in m and m["provider"] not in providers and m["provider"] not in BUILTIN_PROVIDERS:
             p.add(f"{at}.provider", f"unknown provider {m['provider']!r} (configured: {', '.join(providers) or 'none'})")
-        for k in ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok"):
-            if k in m and m[k] is not None:
-                _num(p, f"{at}.{k}", m[k], float, 0.0)
+        _check_model(p, at, m, known_models)
     s["model_overrides"] = tuple(models)
 
     aliases = data.get("aliases") or {}
@@ -221,7 +223,9 @@ def load_settings(
 
     policy = parse_policy(p, _section(p, data, "routing"), Policy())
     if env.get("TRIAGE_QUALITY"):
-        policy = replace(policy, quality=_num(p, "TRIAGE_QUALITY", env["TRIAGE_QUALITY"], float, 0.0, 1.0) or policy.quality)
+        quality = _num(p, "TRIAGE_QUALITY", env["TRIAGE_QUALITY"], float, 0.0, 1.0)
+        if quality is not None:  # 0.0 is a valid target, not "unset"
+            policy = replace(policy, quality=quality)
     if env.get("TRIAGE_BASELINE_MODEL"):
         policy = replace(policy, baseline_model=env["TRIAGE_BASELINE_MODEL"])
     s["policy"] = policy
@@ -233,6 +237,61 @@ def load_settings(
         raise ConfigError(p.items)
     s["config_file"] = config_file
     return Settings(**{k: v for k, v in s.items() if v is not None})
+
+
+def _catalog_names(home: Path) -> set[str] | None:
+    """Models the catalog already has (None if it cannot be read: then nothing is required)."""
+    from triage.catalog.model import load_catalog
+
+    try:
+        return set(load_catalog(home).names())
+    except Exception:  # noqa: BLE001 - a broken user catalog is reported where it is loaded
+        return None
+
+
+def _check_model(p: _Problems, at: str, m: Mapping[str, Any], known: set[str] | None) -> None:
+    """Types and ranges of one ``models[i]`` entry; a new model needs a provider and prices."""
+    from triage.catalog.model import TASK_TYPES
+
+    for k in ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_output_factor"):
+        if m.get(k) is not None:
+            _num(p, f"{at}.{k}", m[k], float, 0.0)
+    for k in ("context_window", "max_output_tokens"):
+        if m.get(k) is not None:
+            _num(p, f"{at}.{k}", m[k], int, 1)
+    for k in ("tools", "vision", "json_schema", "reasoning"):
+        if k in m:
+            _bool(p, f"{at}.{k}", m[k])
+    for k in ("provider", "arena_name", "upstream_name"):
+        if m.get(k) is not None and not isinstance(m[k], str):
+            p.add(f"{at}.{k}", f"expected a string, got {type(m[k]).__name__}")
+    cap = m.get("capability")
+    if cap is not None:
+        if not isinstance(cap, Mapping):
+            p.add(f"{at}.capability", "expected a mapping of task type: score in (0, 1]")
+        else:
+            for task, score in cap.items():
+                if task not in TASK_TYPES:
+                    p.add(f"{at}.capability.{task}", f"unknown task type (expected one of: {', '.join(sorted(TASK_TYPES))})")
+                elif isinstance(score, bool) or not isinstance(score, (int, float)):
+                    p.add(f"{at}.capability.{task}", f"expected a number, got {type(score).__name__}")
+                elif not 0 < score <= 1:
+                    p.add(f"{at}.capability.{task}", f"{score} is out of range (0, 1]")
+    if known is not None and m["name"] not in known:
+        need = [k for k in ("provider", "input_per_mtok", "output_per_mtok") if m.get(k) is None]
+        if need:
+            p.add(at, f"a model the catalog does not have needs {', '.join(need)}")
+
+
+def _url_ok(url: str) -> bool:
+    if any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _parse_dataclass(p: _Problems, where: str, raw: Mapping[str, Any], base: Any, kind: type) -> Any:
@@ -266,13 +325,14 @@ def _parse_providers(p: _Problems, raw: Any, env: Mapping[str, str]) -> tuple[di
         if kind not in ADAPTER_KINDS:
             p.add(f"{at}.kind", f"unknown kind {kind!r} (expected one of: {', '.join(ADAPTER_KINDS)})")
             continue
-        env_url = env.get(f"TRIAGE_{name.upper()}_BASE_URL")
+        env_var = f"TRIAGE_{name.upper().replace('-', '_').replace('.', '_')}_BASE_URL"
+        env_url = env.get(env_var)
         base_url = env_url or conf.get("base_url") or (builtin[1] if builtin else None)
         if not base_url:
             p.add(f"{at}.base_url", "required for a provider that is not built in")
             continue
-        if not str(base_url).startswith(("http://", "https://")):
-            p.add(f"TRIAGE_{name.upper()}_BASE_URL" if env_url else f"{at}.base_url", f"must start with http:// or https://, got {base_url!r}")
+        if not isinstance(base_url, str) or not _url_ok(base_url):
+            p.add(env_var if env_url else f"{at}.base_url", f"must be an http:// or https:// URL with a host, got {base_url!r}")
             continue
         key_vars = ((conf["api_key_env"],) if conf.get("api_key_env") else ()) + (builtin[2] if builtin else ())
         key = next((env[v] for v in key_vars if env.get(v)), None) or conf.get("api_key")
@@ -281,6 +341,9 @@ def _parse_providers(p: _Problems, raw: Any, env: Mapping[str, str]) -> tuple[di
             p.add(f"{at}.client_keys", "expected true or false")
             client_keys = False
         headers = conf.get("headers") or {}
+        if not isinstance(headers, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+            p.add(f"{at}.headers", "expected a mapping of header name: value")
+            headers = {}
         if builtin and not key and not client_keys:
             missing.append(" or ".join(builtin[2]))
             continue
