@@ -96,6 +96,12 @@ async def route(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) 
     await send_json(send, 200, out, ctx.extra)
 
 
+async def openapi(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
+    from triage.server.openapi import document
+
+    await send_json(send, 200, document(), ctx.extra)
+
+
 PERIODS = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "all": None}
 
 

@@ -53,6 +53,7 @@ class TriageApp:
             ("GET", "/v1/models/compare"): (admin.compare, "admin", False),
             ("GET", "/v1/config"): (admin.get_config, "admin", False),
             ("PATCH", "/v1/config"): (admin.patch_config, "admin", False),
+            ("GET", "/openapi.json"): (admin.openapi, "admin", False),
         }
         self.query_handlers = {admin.stats, admin.compare}
         self.error_shapes: dict[str, Callable[[GatewayError], bytes]] = {"anthropic": anthropic_error_body}
