@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Iterator
 
 import pytest
@@ -10,6 +12,9 @@ from tests.fakes.launch import FakeServer
 from tests.gateway import GatewayProcess
 
 OPENAI_KEY = "test-openai-key"
+
+# Hypothesis keeps its example database outside the repository.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "triage-hypothesis"))
 
 
 @pytest.fixture(scope="session")
