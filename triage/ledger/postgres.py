@@ -13,6 +13,9 @@ from triage.ledger.record import COLUMNS, LedgerRecord
 from triage.ledger.store import GROUPS
 
 
+_DDL_LOCK_ID = 0x7472696167  # "triag": serialises table creation across processes
+
+
 class PostgresStore:
     def __init__(self, url: str) -> None:
         try:
@@ -21,22 +24,37 @@ class PostgresStore:
         except ImportError as e:  # pragma: no cover - depends on the install
             raise RuntimeError("a postgresql:// ledger needs the postgres extra: pip install 'llm-triage[postgres]'") from e
         self._lock = threading.Lock()
-        self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
-        with self._lock:
+        self._connect = lambda: psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        self._conn = self._connect()
+        self._closed = False
+        # Gateway workers start at once and each creates the table if missing; concurrent
+        # CREATE TABLE IF NOT EXISTS can still collide in Postgres (duplicate pg_type row),
+        # so the DDL runs under a transaction-scoped advisory lock.
+        with self._lock, self._conn.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
             self._conn.execute(sql.CREATE_TABLE)
             for stmt in sql.CREATE_INDEXES:
                 self._conn.execute(stmt)
         self._insert = sql.insert_sql("%s")
 
+    def _live(self) -> Any:
+        """The connection, reopened if the server dropped it (a restart, a failover, an idle
+        timeout); the write or read that found it broken failed and is retried by its caller
+        (the ledger writer keeps the batch)."""
+        if not self._closed and (self._conn.closed or self._conn.broken):
+            self._conn = self._connect()
+        return self._conn
+
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
         rows = [tuple(getattr(r, c) for c in COLUMNS) for r in records]
-        with self._lock, self._conn.transaction():
-            with self._conn.cursor() as cur:
+        with self._lock:
+            conn = self._live()
+            with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(self._insert, rows)
 
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._conn.execute(q, args).fetchall())
+            return list(self._live().execute(q, args).fetchall())
 
     def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
         w, args = sql.where(since, until, "%s")
@@ -56,4 +74,5 @@ class PostgresStore:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._conn.close()

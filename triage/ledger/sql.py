@@ -45,7 +45,9 @@ def where(since: float | None, until: float | None, placeholder: str) -> tuple[s
 
 def finish_totals(row: dict) -> dict:
     """Savings from the sums; never negative because a baseline was cheaper on some rows."""
-    row = {k: (v if v is not None else 0) for k, v in row.items()}
+    # SUMs over no rows are NULL: they mean 0. A group's key stays None (requests without an
+    # API key, errors before any model answered), and so does the average of no latencies.
+    row = {k: (v if v is not None or k in ("key", "avg_latency_ms") else 0) for k, v in row.items()}
     row["cost_usd"] = round(float(row["cost_usd"]), 8)
     row["baseline_cost_usd"] = round(float(row["baseline_cost_usd"]), 8)
     saved = row["baseline_cost_usd"] - row["cost_usd"]
