@@ -24,6 +24,7 @@ class LedgerWriter:
         self._pending: list[LedgerRecord] = []
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._sleeping = False
         self.written = 0
         self.failed_batches = 0
 
@@ -35,7 +36,11 @@ class LedgerWriter:
 
     async def _run(self) -> None:
         while not self._stopping:
-            await asyncio.sleep(self._interval)
+            self._sleeping = True
+            try:
+                await asyncio.sleep(self._interval)
+            finally:
+                self._sleeping = False
             await self.flush()
 
     async def flush(self) -> None:
@@ -53,7 +58,11 @@ class LedgerWriter:
     async def close(self) -> None:
         self._stopping = True
         if self._task is not None:
-            self._task.cancel()
+            # Interrupt the sleep, never a write in flight: a cancelled await would leave
+            # its thread writing (uncounted, racing the store's close) and lose the batch
+            # if that write then failed.
+            if self._sleeping:
+                self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:

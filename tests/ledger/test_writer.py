@@ -1,0 +1,205 @@
+"""The batched ledger writer: record() never blocks the event loop, batches are flushed on
+the interval and on close(), and a failing store keeps its rows for the next try."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+
+from triage.ledger import LedgerRecord, LedgerWriter, open_store
+
+
+def rec(i: int) -> LedgerRecord:
+    return LedgerRecord(ts=time.time(), request_id=f"r{i}", surface="openai", status=200)
+
+
+class FakeStore:
+    """Records batches; can block, be slow, or fail a number of times."""
+
+    def __init__(self, fail: int = 0, delay: float = 0.0, gate: threading.Event | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.fail = fail
+        self.delay = delay
+        self.gate = gate
+        self.started = threading.Event()
+        self.events: list[str] = []
+
+    def write_batch(self, records: Sequence[LedgerRecord]) -> None:
+        self.started.set()
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail:
+            self.fail -= 1
+            self.events.append("fail")
+            raise OSError("database is locked")
+        self.batches.append([r.request_id for r in records])
+        self.events.append("write")
+
+    def close(self) -> None:
+        self.events.append("close")
+
+    @property
+    def ids(self) -> list[str]:
+        return [i for b in self.batches for i in b]
+
+    # unused parts of the protocol
+    def summary(self, *a: Any) -> dict: ...  # type: ignore[empty-body]
+    def grouped(self, *a: Any) -> list: ...  # type: ignore[empty-body]
+    def recent(self, *a: Any) -> list: ...  # type: ignore[empty-body]
+    def count(self) -> int: ...  # type: ignore[empty-body]
+
+
+async def wait_for(cond: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+def test_record_does_not_block_even_while_the_store_is_stuck() -> None:
+    async def main() -> None:
+        gate = threading.Event()
+        store = FakeStore(gate=gate)
+        w = LedgerWriter(store, flush_ms=5)  # type: ignore[arg-type]
+        await w.start()
+        w.record(rec(0))
+        await asyncio.to_thread(store.started.wait, 5)  # a flush is now stuck inside the store
+        t0 = time.perf_counter()
+        for i in range(1, 1001):
+            w.record(rec(i))
+        assert time.perf_counter() - t0 < 0.5  # appends, no I/O
+        # the event loop keeps running while the write is stuck in its thread
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.02)
+        assert time.perf_counter() - t0 < 1.0
+        assert store.batches == []
+        gate.set()
+        await w.close()
+        assert store.ids == [f"r{i}" for i in range(1001)]
+        assert w.written == 1001
+
+    asyncio.run(main())
+
+
+def test_batches_flush_on_the_interval() -> None:
+    async def main() -> None:
+        store = FakeStore()
+        w = LedgerWriter(store, flush_ms=20)  # type: ignore[arg-type]
+        await w.start()
+        for i in range(5):
+            w.record(rec(i))
+        await wait_for(lambda: len(store.ids) == 5)
+        assert store.batches == [["r0", "r1", "r2", "r3", "r4"]]  # one batch, in order
+        w.record(rec(5))
+        await wait_for(lambda: len(store.ids) == 6)
+        assert store.batches[-1] == ["r5"]
+        assert "close" not in store.events
+        await w.close()
+
+    asyncio.run(main())
+
+
+def test_nothing_is_written_before_the_interval() -> None:
+    async def main() -> None:
+        store = FakeStore()
+        w = LedgerWriter(store, flush_ms=60_000)  # type: ignore[arg-type]
+        await w.start()
+        w.record(rec(0))
+        await asyncio.sleep(0.05)
+        assert store.batches == []
+        await w.close()
+        assert store.batches == [["r0"]]
+
+    asyncio.run(main())
+
+
+def test_close_flushes_what_is_left_then_closes_the_store() -> None:
+    async def main() -> None:
+        store = FakeStore()
+        w = LedgerWriter(store, flush_ms=60_000)  # type: ignore[arg-type]
+        await w.start()
+        for i in range(3):
+            w.record(rec(i))
+        await w.close()
+        assert store.ids == ["r0", "r1", "r2"]
+        assert store.events == ["write", "close"]
+        assert w.written == 3
+
+    asyncio.run(main())
+
+
+def test_close_waits_for_a_write_in_flight() -> None:
+    """close() during a flush must not abandon it: the write finishes and is counted before
+    the store is closed, and rows recorded meanwhile are flushed too."""
+
+    async def main() -> None:
+        store = FakeStore(delay=0.3)
+        w = LedgerWriter(store, flush_ms=5)  # type: ignore[arg-type]
+        await w.start()
+        w.record(rec(0))
+        await asyncio.to_thread(store.started.wait, 5)
+        w.record(rec(1))
+        await w.close()
+        assert store.ids == ["r0", "r1"]
+        assert store.events == ["write", "write", "close"]
+        assert w.written == 2
+
+    asyncio.run(main())
+
+
+def test_a_failing_store_keeps_rows_for_retry(capsys: pytest.CaptureFixture[str]) -> None:
+    async def main() -> None:
+        store = FakeStore(fail=2)
+        w = LedgerWriter(store, flush_ms=10)  # type: ignore[arg-type]
+        await w.start()
+        w.record(rec(0))
+        w.record(rec(1))
+        await wait_for(lambda: store.events.count("fail") >= 1)
+        w.record(rec(2))  # arrives while the first rows wait for their retry
+        await wait_for(lambda: len(store.ids) == 3)
+        assert store.ids == ["r0", "r1", "r2"]  # each row once, in order
+        assert w.failed_batches == 2
+        assert w.written == 3
+        await w.close()
+
+    asyncio.run(main())
+    err = capsys.readouterr().err
+    assert "ledger write failed (OSError: database is locked)" in err
+    assert "kept for retry" in err
+
+
+def test_close_with_a_store_that_keeps_failing_does_not_hang(capsys: pytest.CaptureFixture[str]) -> None:
+    async def main() -> None:
+        store = FakeStore(fail=10**6)
+        w = LedgerWriter(store, flush_ms=10)  # type: ignore[arg-type]
+        await w.start()
+        w.record(rec(0))
+        await asyncio.wait_for(w.close(), 5)
+        assert store.events[-1] == "close"
+
+    asyncio.run(main())
+    assert "kept for retry" in capsys.readouterr().err
+
+
+def test_with_a_real_sqlite_store(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = LedgerWriter(open_store(str(tmp_path / "ledger.db")), flush_ms=10)
+        await w.start()
+        for i in range(50):
+            w.record(rec(i))
+        await w.close()
+
+    asyncio.run(main())
+    s = open_store(str(tmp_path / "ledger.db"))
+    try:
+        assert s.count() == 50
+        assert s.summary()["errors"] == 0
+    finally:
+        s.close()
