@@ -50,6 +50,19 @@ def _round(v):
     return v
 
 
+def marginal_chunk_us(stream_point: dict | None, request_cpu_ms: float | None) -> float | None:
+    """(CPU per stream - CPU per non-streaming request) / events per stream, in µs.
+
+    "CPU per chunk" all-in also carries each stream's fixed cost (routing, ledger, headers)
+    spread over its ~54 events; this is the part that grows with the number of chunks.
+    """
+    g = (stream_point or {}).get("gateway") or {}
+    per_stream, events, requests = g.get("cpu_ms_per_request"), g.get("events"), g.get("requests")
+    if per_stream is None or request_cpu_ms is None or not events or not requests:
+        return None
+    return (per_stream - request_cpu_ms) * 1000 / (events / requests)
+
+
 def summarize(points: dict) -> list[dict]:
     rows = []
     for metric, unit, path, fld, goal, how in _ROWS:
@@ -65,6 +78,11 @@ def summarize(points: dict) -> list[dict]:
                 added = f"{g / d:.1%} of direct"
         rows.append({"metric": metric, "unit": unit, "gateway": _round(g), "direct": _round(d),
                      "added": _round(added), "goal": goal, "spread": sp})
+    base = (_get(points, ("throughput_c32",)) or {}).get("gateway", {}).get("cpu_ms_per_request")
+    for label, key in (("pass-through", "stream_passthrough"), ("translated", "stream_translated")):
+        rows.append({"metric": f"CPU per chunk beyond a request's fixed cost, {label}", "unit": "µs",
+                     "gateway": _round(marginal_chunk_us(_get(points, (key, "cpu")), base)), "direct": None,
+                     "added": None, "goal": "", "spread": None})
     extra = points.get("process") or {}
     for metric, unit, key, goal in (("idle RSS (tree)", "MB", "idle_rss_mb", "≤ 60"),
                                     ("peak RSS (tree)", "MB", "peak_rss_mb", ""),
@@ -126,3 +144,23 @@ def table(result: dict, markdown: bool = False) -> str:
     out = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*r) for r in rows]
     return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.report RESULT.json [--markdown]``: re-render (and re-summarise) a result."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(prog="python -m bench.report")
+    p.add_argument("result")
+    p.add_argument("--markdown", action="store_true")
+    a = p.parse_args(argv)
+    with open(a.result) as f:
+        result = json.load(f)
+    result["summary"] = summarize(result["points"])
+    print(table(result, markdown=a.markdown))
+    return 0 if not validate(result) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
