@@ -268,3 +268,9 @@ def test_capability_falls_back_to_general_for_a_missing_task() -> None:
     m = replace(model("m"), capability={"general": 0.6})
     assert m.capability_for("coding") == 0.6
     assert replace(m, capability={}).capability_for("coding") == 0.5
+
+
+@pytest.mark.parametrize("target", [1.5, -0.1, float("nan")])
+def test_a_quality_target_outside_0_1_is_an_error_not_a_crash(target: float) -> None:
+    with pytest.raises(ValueError, match="quality target must be in"):
+        decide(feats(), POOL, Policy(), ALL, quality_target=target)

@@ -8,6 +8,7 @@ warnings (a stale catalog, missing keys) go to stderr.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -79,9 +80,13 @@ def _get(url: str, api_key: str | None, timeout: float = 2.0) -> tuple[int, Any]
     req = urllib.request.Request(url, headers={"authorization": f"Bearer {api_key}"} if api_key else {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - the user's own gateway on localhost
-            return r.status, json.loads(r.read())
+            body = r.read()
     except urllib.error.HTTPError as e:
         return e.code, None
+    try:
+        return r.status, json.loads(body)
+    except ValueError:  # something else answers on that port
+        return -1, None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -95,13 +100,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         code, health = _get(url + "/health", None)
         info["running"] = code == 200
         info["health"] = health
-    except OSError as e:
+        if code == -1:
+            info["error"] = "something that is not Triage answers on this port"
+    except (OSError, http.client.HTTPException) as e:
         info["running"] = False
         info["error"] = f"not reachable: {e.__class__.__name__}"
     if args.format == "json":
         print(json.dumps(info, indent=2))
     else:
-        print(f"triage {__version__} at {url}: {'up' if info['running'] else 'not running'}")
+        print(f"triage {__version__} at {url}: {'up' if info['running'] else 'not running'}" + (f" ({info['error']})" if info.get("error") else ""))
         for n, p in info["providers"].items():
             print(f"  provider {n}: {p['base_url']} (key {p['key']})")
         for k in info["missing_keys"]:
@@ -222,6 +229,16 @@ def cmd_bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def _quality(text: str) -> float:
+    try:
+        q = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < q <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return q
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="triage", description="An LLM routing gateway: the cheapest model that can do the job.")
     ap.add_argument("--version", action="version", version=f"triage {__version__}")
@@ -245,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_config(sub.add_parser("route", help="show the routing decision for a prompt (no call made)"))
     p.add_argument("prompt")
-    p.add_argument("--quality", type=float, help="quality target in (0, 1]")
+    p.add_argument("--quality", type=_quality, help="quality target in (0, 1]")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(fn=cmd_route)
 

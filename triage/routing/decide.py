@@ -129,6 +129,8 @@ def decide(
     exclude: frozenset[str] = frozenset(),
 ) -> Decision:
     target = policy.quality if quality_target is None else quality_target
+    if not 0.0 <= target <= 1.0:  # above 1 no model could pass the bar (and NaN compares false)
+        raise ValueError(f"quality target must be in [0, 1], got {target}")
     rejected: dict[str, str] = {}
     eligible: list[CatalogModel] = []
     for m in models:
