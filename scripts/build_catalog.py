@@ -48,6 +48,12 @@ MODELS: dict[str, tuple[str, str, str, str]] = {
 # Models that reason before answering: output carries hidden reasoning tokens.
 REASONING_OUTPUT_FACTOR = {"o3": 3.0, "o4-mini": 3.0}
 
+# OpenAI's reasoning models (o-series, GPT-5 family) refuse sampling parameters and `stop`,
+# and want max_completion_tokens (OpenAI reasoning guide; see docs/translation.md).
+OPENAI_REASONING_REFUSES = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "logit_bias",
+                            "logprobs", "top_logprobs", "stop", "max_tokens")
+UNSUPPORTED_PARAMS = {m: OPENAI_REASONING_REFUSES for m in ("gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "o3", "o4-mini")}
+
 # task type -> arena categories averaged for it
 TASK_CATEGORIES: dict[str, tuple[str, ...]] = {
     "coding": ("coding", "industry_software_and_it_services"),
@@ -103,6 +109,7 @@ def build(shared: Path) -> dict:
                 "json_schema": bool(p.get("supports_response_schema")),
                 "reasoning": bool(p.get("supports_reasoning")),
                 "reasoning_output_factor": REASONING_OUTPUT_FACTOR.get(name, 1.0),
+                "unsupported_params": list(UNSUPPORTED_PARAMS.get(name, ())),
                 "arena_name": arena_name,
                 "arena_note": arena_note,
                 "capability": capability,

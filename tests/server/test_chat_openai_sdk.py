@@ -42,8 +42,9 @@ def test_right_key_sent_and_client_token_not_forwarded(gateway, fake):
 
 
 def test_every_field_reaches_the_upstream_intact(gateway, fake):
+    # A model the catalog does not restrict (here: one it does not know yet) gets the body as sent.
     body = dict(
-        model="gpt-5.4",
+        model="gpt-4.1",
         messages=[
             {"role": "developer", "content": "Be terse."},
             {"role": "user", "content": [{"type": "text", "text": "What is in this image?"}, {"type": "image_url", "image_url": {"url": IMAGE, "detail": "low"}}]},
@@ -141,3 +142,17 @@ def test_ledger_numbers_after_a_known_sequence(openai_fake):
     assert failed["status"] == 400 and failed["error_class"] == "invalid_request_error" and failed["cost_usd"] == 0
     assert stats["requests"] == 3 and stats["errors"] == 1
     assert abs(stats["saved_usd"] - (routed["baseline_cost_usd"] - routed["cost_usd"])) < 1e-9
+
+
+def test_parameters_a_routed_model_refuses_are_adapted_and_stop_applied_by_the_gateway(gateway, fake):
+    fake.script({"text": "alpha beta STOP gamma"}, {"text": "one two STOP three", "chunks": 6})
+    c = sdk(gateway)
+    r = c.chat.completions.create(model="auto", messages=[{"role": "user", "content": "say something"}], temperature=0.2, stop=["STOP"], max_tokens=50)
+    sent = fake.last_body()
+    assert "temperature" not in sent and "stop" not in sent and "max_tokens" not in sent and sent["max_completion_tokens"] == 50
+    assert r.choices[0].message.content == "alpha beta " and r.choices[0].finish_reason == "stop"
+    adapted = r.model_extra["routing_info"]["adapted"]
+    assert any("temperature dropped" in a for a in adapted) and any("stop applied by the gateway" in a for a in adapted)
+    chunks = list(c.chat.completions.create(model="auto", messages=[{"role": "user", "content": "again"}], stop="STOP", stream=True))
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert text == "one two " and [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["stop"]

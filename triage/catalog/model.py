@@ -41,6 +41,8 @@ class CatalogModel:
     capability: Mapping[str, float] = field(default_factory=dict)
     # The id sent upstream when it differs from the catalog name (e.g. an alias).
     upstream_name: str | None = None
+    # Request parameters the model refuses; the gateway adapts them (see server/adapt.py).
+    unsupported_params: tuple[str, ...] = ()
 
     def capability_for(self, task_type: str) -> float:
         if task_type in self.capability:
@@ -68,6 +70,8 @@ _FIELDS = {f for f in CatalogModel.__dataclass_fields__}
 
 def model_from_dict(d: Mapping[str, Any], base: CatalogModel | None = None) -> CatalogModel:
     known = {k: v for k, v in d.items() if k in _FIELDS}
+    if "unsupported_params" in known:
+        known["unsupported_params"] = tuple(known["unsupported_params"])
     if base is not None:
         if "capability" in known:
             known["capability"] = {**base.capability, **known["capability"]}

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from triage.config.settings import BUILTIN_PROVIDERS, DEFAULT_PORT, Limits, Policy, Settings, Timeouts
+from triage.config.settings import BUILTIN_PROVIDERS, Limits, Policy, Settings, Timeouts
 from triage.providers.base import ProviderConfig
 
 ADAPTER_KINDS = ("openai", "anthropic", "gemini")
@@ -27,7 +27,7 @@ ROUTING_KEYS = set(Policy.__dataclass_fields__)
 MODEL_KEYS = {
     "name", "provider", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok",
     "context_window", "max_output_tokens", "tools", "vision", "json_schema", "reasoning",
-    "reasoning_output_factor", "arena_name", "capability", "upstream_name",
+    "reasoning_output_factor", "arena_name", "capability", "upstream_name", "unsupported_params",
 }  # fmt: skip
 
 

@@ -64,10 +64,7 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, p: engine.Plan, b
             data = await resp.read()
         finally:
             resp.close()
-        try:
-            answer, usage = adapter.chat_response(data, target.upstream_model)
-        except UpstreamError as e:
-            raise from_upstream(e, target.model) from None
+        answer, usage = engine.read_answer(p, adapter, target, data)
         answer["model"] = answer.get("model") or target.upstream_model
         engine.account(gw, rec, p, target, usage)
         answer["routing_info"] = engine.routing_info(gw, p, target, rec)
@@ -85,7 +82,7 @@ async def stream_answer(
 ) -> None:  # fmt: skip
     rec = ctx.rec
     wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    translator = adapter.stream_translator(target.upstream_model)
+    translator = engine.translator(p, adapter, target)
     h = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
     h.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers.items())
     await send({"type": "http.response.start", "status": 200, "headers": h})

@@ -12,17 +12,17 @@ OpenAI-shaped request and then uses these three steps:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from triage.ledger.record import LedgerRecord
-from triage.providers.base import ProviderAdapter, UpstreamError, Usage
+from triage.providers.base import ProviderAdapter, StreamTranslator, UpstreamError, Usage
 from triage.providers.registry import adapter_for
 from triage.routing.decide import Decision, NoCandidateError, decide, eligibility, pick_baseline
 from triage.routing.features import extract
+from triage.server.adapt import StopFilter, adapt, apply_stops
 from triage.server.errors import GatewayError, from_upstream
 from triage.server.state import AUTO_NAMES, Gateway, Target
 from triage.upstream.client import UpstreamResponse
@@ -33,6 +33,8 @@ class Plan:
     targets: list[Target]
     decision: Decision | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    stops: tuple[str, ...] = ()  # stop sequences the gateway applies for the answering model
+    adapted: list[str] = field(default_factory=list)  # what was changed for the answering model
 
 
 def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
@@ -138,7 +140,8 @@ async def open_upstream(
         if time.monotonic() >= deadline:
             break
         adapter = adapter_for(target.provider.kind)
-        req = adapter.chat_request(target.provider, body, target.upstream_model, stream=stream, api_key=client_key(target, headers, gateway_auth))
+        sent, stops, notes = adapt(body, target.entry)
+        req = adapter.chat_request(target.provider, sent, target.upstream_model, stream=stream, api_key=client_key(target, headers, gateway_auth))
         t0 = time.perf_counter()
         try:
             resp = await gw.client.send(req)
@@ -155,11 +158,29 @@ async def open_upstream(
                 raise from_upstream(e, target.model) from None
             continue
         gw.breakers.success(target.provider.name, target.model)
+        p.stops, p.adapted = stops, notes
         p.attempts.append({"model": target.model, "provider": target.provider.name, "outcome": "ok", "status": resp.status, "ms": round((time.perf_counter() - t0) * 1000, 1)})
         return target, adapter, resp
     if last is None:
         raise GatewayError(504, "the request's deadline passed before any provider answered", type="upstream_error", code="upstream_timeout")
     raise from_upstream(last, p.targets[0].model)
+
+
+def read_answer(p: Plan, adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
+    """The upstream's non-stream body as an internal (OpenAI) response, stops applied."""
+    try:
+        answer, usage = adapter.chat_response(data, target.upstream_model)
+    except UpstreamError as e:
+        raise from_upstream(e, target.model) from None
+    if p.stops:
+        apply_stops(answer, p.stops)
+    return answer, usage
+
+
+def translator(p: Plan, adapter: ProviderAdapter, target: Target) -> StreamTranslator:
+    """The per-request stream translator for the answering target, stops applied."""
+    t = adapter.stream_translator(target.upstream_model)
+    return StopFilter(t, p.stops) if p.stops else t
 
 
 def account(gw: Gateway, rec: LedgerRecord, p: Plan, target: Target, usage: Usage) -> None:
@@ -201,6 +222,8 @@ def routing_info(gw: Gateway, p: Plan, target: Target, rec: LedgerRecord | None 
         "reasoning": d.reason if d else f"model '{p.requested}' was requested explicitly; no routing",
         "attempts": p.attempts,
     }
+    if p.adapted:
+        info["adapted"] = p.adapted
     if d is not None:
         c = next((c for c in d.candidates if c.model == target.model), None)
         if c is not None:

@@ -98,17 +98,14 @@ async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Sen
             data = await resp.read()
         finally:
             resp.close()
-        try:
-            answer, usage = adapter.chat_response(data, target.upstream_model)
-        except UpstreamError as e:
-            raise from_upstream(e, target.model) from None
+        answer, usage = engine.read_answer(p, adapter, target, data)
         engine.account(gw, rec, p, target, usage)
         rec.status = 200
         rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
         await send_bytes(send, 200, orjson.dumps(to_anthropic_response(answer, target.model)), out_headers)
         return
 
-    translator = adapter.stream_translator(target.upstream_model)
+    translator = engine.translator(p, adapter, target)
     writer = AnthropicStreamWriter(target.model)
     await start_stream(send, out_headers)
     rec.status = 200

@@ -129,7 +129,7 @@ def convert_tool_choice(choice: dict[str, Any]) -> tuple[Any, bool | None]:
         return "none", None
     if kind == "tool":
         return {"type": "function", "function": {"name": choice["name"]}}, parallel
-    raise ValueError(f"tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+    raise ValueError("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
 
 
 def to_internal_request(body: dict[str, Any]) -> dict[str, Any]:
