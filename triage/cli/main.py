@@ -89,12 +89,27 @@ def _get(url: str, api_key: str | None, timeout: float = 2.0) -> tuple[int, Any]
         return -1, None
 
 
+def reachable(base_url: str, timeout: float = 2.0) -> bool:
+    """Whether a TCP connection to the provider's host opens (no request, no key sent)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(base_url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        with socket.create_connection((u.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{host}:{args.port or settings.port}"
     info: dict[str, Any] = {"version": __version__, "url": url, "ledger": settings.ledger_url if not settings.ledger_url.startswith("postgres") else "postgres",
-                            "providers": {n: {"base_url": p.base_url, "key": "set" if p.api_key else "unset"} for n, p in settings.providers.items()},
+                            "providers": {n: {"base_url": p.base_url, "key": "set" if p.api_key else "unset", "reachable": reachable(p.base_url)}
+                                          for n, p in settings.providers.items()},
                             "missing_keys": list(settings.missing_keys)}  # fmt: skip
     try:
         code, health = _get(url + "/health", None)
@@ -110,10 +125,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"triage {__version__} at {url}: {'up' if info['running'] else 'not running'}" + (f" ({info['error']})" if info.get("error") else ""))
         for n, p in info["providers"].items():
-            print(f"  provider {n}: {p['base_url']} (key {p['key']})")
+            print(f"  provider {n}: {p['base_url']} (key {p['key']}, {'reachable' if p['reachable'] else 'NOT reachable'})")
         for k in info["missing_keys"]:
             print(f"  not configured: {k}")
         print(f"  ledger: {info['ledger']}")
+        health = info.get("health") or {}
+        for name, h in (health.get("provider_health") or {}).items():
+            print(f"  provider {name}: {h['state']} ({h['reason']}, retry in {h['retry_in_s']}s)")
+        for key, c in (health.get("circuits") or {}).items():
+            print(f"  circuit {key}: {c['state']} (last error {c['last_error']}, retry in {c['retry_in_s']}s)")
     return 0 if info["running"] else 1
 
 
