@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from triage.catalog.model import CatalogModel
 from triage.config.settings import Policy
@@ -33,8 +33,7 @@ def capability_quality(features: RequestFeatures, models: Sequence[CatalogModel]
     return [1.0 / (1.0 + math.exp(-(m.capability_for(features.task_type) - need) / 0.05)) for m in models]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: built for every eligible model on every request
     model: str
     provider: str
     expected_cost: float
