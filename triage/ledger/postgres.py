@@ -9,6 +9,7 @@ import threading
 from typing import Any, Sequence
 
 from triage.ledger import sql
+from triage.ledger.queries import ObserveQueries
 from triage.ledger.record import COLUMNS, LedgerRecord
 from triage.ledger.store import GROUPS
 
@@ -16,7 +17,10 @@ from triage.ledger.store import GROUPS
 _DDL_LOCK_ID = 0x7472696167  # "triag": serialises table creation across processes
 
 
-class PostgresStore:
+class PostgresStore(ObserveQueries):
+    _ph = "%s"
+    _int_ts = "CAST(FLOOR(ts) AS BIGINT)"
+
     def __init__(self, url: str) -> None:
         try:
             import psycopg

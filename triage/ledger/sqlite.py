@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from triage.ledger import sql
+from triage.ledger.queries import ObserveQueries
 from triage.ledger.record import COLUMNS, LedgerRecord
 from triage.ledger.store import GROUPS
 
 
-class SQLiteStore:
+class SQLiteStore(ObserveQueries):
+    _ph = "?"
+    _int_ts = "CAST(ts AS INTEGER)"
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,12 @@ a backend may be synchronous: it runs in a worker thread.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from triage.ledger.record import LedgerRecord
+
+if TYPE_CHECKING:
+    from triage.ledger.queries import Filters
 
 GROUPS = {"model": "answered_model", "provider": "provider", "task": "task_type", "key": "api_key_id", "surface": "surface"}
 
@@ -25,6 +28,19 @@ class LedgerStore(Protocol):
         ...
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    # Filtered reads for the dashboard, MCP and `triage tail` (see triage/ledger/queries.py).
+    def totals(self, f: Filters = ...) -> dict[str, Any]: ...
+
+    def totals_by(self, by: str, f: Filters = ...) -> list[dict[str, Any]]: ...
+
+    def timeseries(self, bucket_s: int, f: Filters = ..., offset_s: int = 0) -> list[dict[str, Any]]: ...
+
+    def latency_by_model(self, f: Filters = ...) -> list[dict[str, Any]]: ...
+
+    def recent_rows(self, limit: int = 50, f: Filters = ..., after: float | None = None, with_prompt: bool = False) -> list[dict[str, Any]]: ...
+
+    def distinct_values(self, since: float | None = None) -> dict[str, list[str]]: ...
 
     def count(self) -> int: ...
 
