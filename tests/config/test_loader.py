@@ -21,8 +21,9 @@ def write(tmp_path: Path, data: Any) -> Path:
 
 
 def problems(tmp_path: Path, data: Any, env: dict[str, str] | None = None) -> list[str]:
+    # TRIAGE_HOME in tmp_path: a user catalog in ~/.triage must not change what is "known".
     with pytest.raises(ConfigError) as e:
-        load_settings(env or {}, write(tmp_path, data))
+        load_settings({"TRIAGE_HOME": str(tmp_path), **(env or {})}, write(tmp_path, data))
     return e.value.problems
 
 
@@ -270,6 +271,7 @@ def test_unknown_keys_are_reported_with_their_path(tmp_path: Path) -> None:
          "models[0].capability.poetry: unknown task type (expected one of: analysis, coding, creative, general, reasoning, simple_qa)"),
         ({"models": [{"name": "brand-new", "provider": "openai", "input_per_mtok": 1}]}, {},
          "models[0]: a model the catalog does not have needs output_per_mtok"),
+        ({"models": [{"name": "brand-new"}]}, {}, "models[0]: a model the catalog does not have needs provider, input_per_mtok, output_per_mtok"),
     ],
 )  # fmt: skip
 def test_precise_validation_messages(tmp_path: Path, data: dict, env: dict, expected: str) -> None:
@@ -322,3 +324,15 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
     assert load_settings({}, write(tmp_path, "")).port == 3838
+
+
+def test_a_model_from_the_users_catalog_counts_as_known(tmp_path: Path) -> None:
+    """A model added by a price update in TRIAGE_HOME can be overridden with just a field."""
+    import json
+
+    from triage.catalog.model import load_catalog
+
+    data = {"updated": "2026-01-01", "models": [{"name": "new-model", "provider": "openai", "input_per_mtok": 1, "output_per_mtok": 2}]}
+    (tmp_path / "catalog.json").write_text(json.dumps(data))
+    s = load_settings({"TRIAGE_HOME": str(tmp_path)}, write(tmp_path, {"models": [{"name": "new-model", "context_window": 1000}]}))
+    assert load_catalog(s.home).with_overrides(s.model_overrides).get("new-model").context_window == 1000  # type: ignore[union-attr]
