@@ -206,3 +206,29 @@ def test_control_characters_in_headers_get_a_json_400_and_a_ledger_row(bad):
     assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
     assert_openai_error(json.loads(body), "invalid_http_request")
     assert [(r["status"], r["error_class"]) for r in rows] == [(400, "invalid_http_request")]
+
+
+def test_dashboard_accepts_the_key_as_basic_auth_password_and_challenges_browsers(openai_fake):
+    import base64
+
+    with GatewayProcess({"TRIAGE_API_KEY": "gw-secret"}) as gw:
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
+        conn.request("GET", "/v1/models", headers={"Authorization": "Basic " + base64.b64encode(b"anyone:gw-secret").decode()})
+        assert conn.getresponse().status == 200
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
+        conn.request("GET", "/v1/models", headers={"Authorization": "Basic " + base64.b64encode(b"anyone:wrong").decode()})
+        assert conn.getresponse().status == 401
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
+        conn.request("GET", "/dashboard")
+        r = conn.getresponse()
+        assert r.status == 401 and r.getheader("www-authenticate").startswith("Basic")
+
+
+def test_a_failed_request_records_the_provider_that_failed(openai_fake, tmp_path):
+    openai_fake.reset()
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "TRIAGE_OPENAI_BASE_URL": openai_fake.url + "/v1"}
+    with GatewayProcess(env) as gw:
+        openai_fake.script({"status": 400, "message": "nope", "error_type": "invalid_request_error"})
+        post(gw, "/v1/chat/completions", b'{"model": "auto", "messages": [{"role": "user", "content": "x"}]}')
+        rows = gw.ledger_rows()
+    assert rows[-1]["status"] == 400 and rows[-1]["provider"] == "openai" and rows[-1]["attempts"] == 1

@@ -8,6 +8,8 @@ answer in its API's error shape, and the request gets its ledger row.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import logging
 import secrets
@@ -105,7 +107,7 @@ class TriageApp:
                     await self.preflight(ctx, send, origin)
                     return
             if path != "/health":
-                self.check_auth(headers)
+                self.check_auth(headers, path)
             if headers.get(HOP_HEADER) == self.gw.instance_id:
                 raise GatewayError(508, "this request came back to the gateway itself: a provider's base URL points at Triage", type="invalid_request_error", code="loop_detected")
             if entry is None:
@@ -121,6 +123,10 @@ class TriageApp:
         except GatewayError as e:
             ctx.ledgered = True
             rec.status, rec.error_class = e.status, e.error_class
+            if ctx.plan is not None and ctx.plan.attempts:
+                last = ctx.plan.attempts[-1]
+                rec.attempts = len(ctx.plan.attempts)
+                rec.provider = rec.provider or last["provider"]
             await self.send_error(ctx, send, surface, e)
         except BodyTooLargeError:
             ctx.ledgered = True
@@ -184,14 +190,26 @@ class TriageApp:
              "access-control-max-age": "600"}  # fmt: skip
         await send_bytes(send, 204, b"", h)
 
-    def check_auth(self, headers: dict[str, str]) -> None:
+    def check_auth(self, headers: dict[str, str], path: str) -> None:
         key = self.gw.settings.api_key
         if not key:
             return
         auth = headers.get("authorization", "")
-        given = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-api-key", "")
+        scheme = auth[:6].lower()
+        if scheme == "bearer":
+            given = auth[7:].strip()
+        elif scheme == "basic ":
+            # Browsers cannot send a bearer token when opening /dashboard: the key as the Basic password.
+            try:
+                given = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8", "replace").partition(":")[2]
+            except (binascii.Error, ValueError):
+                given = ""
+        else:
+            given = headers.get("x-api-key", "")
         if not hmac.compare_digest(given.encode(), key.encode()):
-            raise GatewayError(401, "missing or wrong API key for this gateway (send Authorization: Bearer <TRIAGE_API_KEY>)", type="authentication_error", code="invalid_api_key")
+            challenge = {"www-authenticate": 'Basic realm="triage", charset="UTF-8"'} if path.startswith("/dashboard") else {}
+            raise GatewayError(401, "missing or wrong API key for this gateway (send Authorization: Bearer <TRIAGE_API_KEY>)",
+                               type="authentication_error", code="invalid_api_key", headers=challenge)  # fmt: skip
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> TriageApp:

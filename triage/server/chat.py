@@ -38,6 +38,7 @@ async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, s
         rec.prompt = orjson.dumps(body.get("messages")).decode()
 
     p = engine.plan(gw, body, quality_override(body, headers))
+    ctx.plan = p
     # From here on the client's disconnect cancels this task, and with it the upstream call.
     watcher = asyncio.ensure_future(engine.watch_disconnect(receive, ctx))
     try:

@@ -19,3 +19,4 @@ class RequestContext:
     ledgered: bool = True  # successful reads of admin endpoints are not ledger rows
     task: asyncio.Task[Any] | None = None  # the task serving this request
     client_gone: bool = False  # set when the client disconnected and the task was cancelled
+    plan: Any = None  # the engine's Plan once routing decided (attempts, for the ledger on failure)

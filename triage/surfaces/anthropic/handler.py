@@ -86,6 +86,7 @@ async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Sen
 
     internal = translate(body, gw)
     p = engine.plan(gw, internal, quality_override(internal, headers))
+    ctx.plan = p
     if p.decision is not None:
         rec.chosen_model, rec.task_type, rec.reason = p.decision.model, p.decision.features.task_type, p.decision.reason
     elif p.targets:
