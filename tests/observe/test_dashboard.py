@@ -96,7 +96,7 @@ def test_dashboard_in_chromium(tmp_path: Any) -> None:
             def loaded_after(action: Any) -> None:
                 before = page.evaluate("document.body.dataset.loaded")
                 action()
-                page.wait_for_function("b => document.body.dataset.loaded !== b", arg=before, timeout=5000)
+                page.wait_for_function("b => document.body.dataset.loaded !== b", arg=before, timeout=30000)
 
             def bars(chart: str) -> dict[str, float]:
                 return page.eval_on_selector_all(f"#{chart} .mark", "els => Object.fromEntries(els.map(e => [e.dataset.key, Number(e.dataset.value)]))")
@@ -139,7 +139,7 @@ def test_dashboard_in_chromium(tmp_path: Any) -> None:
             req = urllib.request.Request(gw.url + "/v1/chat/completions", data=body, headers={"authorization": f"Bearer {KEY}", "content-type": "application/json"})
             with pytest.raises(urllib.error.HTTPError):
                 urllib.request.urlopen(req, timeout=20)
-            page.wait_for_function("() => document.querySelector('[data-kpi=req] dd').textContent === '7'", timeout=8000)
+            page.wait_for_function("() => document.querySelector('[data-kpi=req] dd').textContent === '7'", timeout=30000)
 
             # Keyboard and labels: every filter is a labelled control reachable with Tab.
             for label in ("Time range", "Model", "Provider", "API key", "Live"):
