@@ -244,19 +244,12 @@ def cmd_eval(argv: list[str]) -> int:
 
 
 def cmd_bench(argv: list[str]) -> int:
-    from bench.cli import main as bench_main  # type: ignore[import-not-found]
-
-    return bench_main(argv)
-
-
-def _quality(text: str) -> float:
     try:
-        q = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0.0 < q <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return q
+        from bench.cli import main as bench_main  # type: ignore[import-not-found]
+    except ImportError:
+        print("triage: the benchmark lives in the source repository: run `python -m bench` from a checkout (see docs/benchmark.md)", file=sys.stderr)
+        return 2
+    return bench_main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
