@@ -252,6 +252,16 @@ def cmd_bench(argv: list[str]) -> int:
     return bench_main(argv)
 
 
+def _quality(text: str) -> float:
+    try:
+        q = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < q <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return q
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="triage", description="An LLM routing gateway: the cheapest model that can do the job.")
     ap.add_argument("--version", action="version", version=f"triage {__version__}")

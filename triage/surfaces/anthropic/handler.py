@@ -9,6 +9,7 @@ rendered in Anthropic's shape by the app (``errors.render`` is registered for th
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -79,6 +80,16 @@ async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Sen
     rec.stream = stream
     if gw.settings.store_prompts:
         rec.prompt = orjson.dumps(body.get("messages")).decode()
+    # From here on the client's disconnect cancels this task, and with it the upstream call.
+    watcher = asyncio.ensure_future(engine.watch_disconnect(receive, ctx))
+    try:
+        await answer(gw, ctx, send, raw, body, stream)
+    finally:
+        watcher.cancel()
+
+
+async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body: dict[str, Any], stream: bool) -> None:
+    rec, headers = ctx.rec, ctx.headers
     target = native_target(gw, body["model"])
     if target is not None:
         await native(gw, ctx, send, raw, body, target, stream)
@@ -121,6 +132,9 @@ async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Sen
             tail = b"".join(writer.feed(c) for c in translator.finish())
         finally:
             resp.close()
+    except asyncio.CancelledError:
+        engine.account(gw, rec, p, target, translator.usage)  # the client left: record what was used
+        raise
     except UpstreamError as e:
         engine.account(gw, rec, p, target, translator.usage)
         err = from_upstream(e, target.model)
