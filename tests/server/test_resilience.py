@@ -137,3 +137,38 @@ def test_sigterm_lets_a_stream_finish_flushes_the_ledger_and_exits_0(fake, tmp_p
     assert "data: [DONE]" in rest
     assert code == 0
     assert len(rows) == 1 and rows[0]["status"] == 200 and rows[0]["output_tokens"] > 0
+
+
+def test_sigkill_loses_at_most_the_batch_window_and_restart_is_clean(fake, tmp_path):
+    """The writer flushes every flush_ms (200 ms by default; 20 ms in tests): rows older than
+    that window survive a SIGKILL, and the same ledger opens cleanly afterwards."""
+    home = tmp_path / "home"
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "TRIAGE_OPENAI_BASE_URL": fake.url + "/v1", "TRIAGE_LEDGER_FLUSH_MS": "200"}
+    gw = GatewayProcess(env, home=home)
+    for _ in range(5):
+        sdk(gw).chat.completions.create(model="gpt-5.4-mini", messages=EASY)
+    time.sleep(0.45)  # more than one batch window
+    gw.stop(sig=signal.SIGKILL)
+    assert len(gw.ledger_rows(wait=0)) == 5
+    with GatewayProcess(env, home=home) as again:
+        sdk(again).chat.completions.create(model="gpt-5.4-mini", messages=EASY)
+        rows = again.ledger_rows()
+    assert len(rows) == 6 and all(r["status"] == 200 for r in rows)
+
+
+def test_image_urls_are_never_fetched_by_the_gateway(fake, tmp_path):
+    """An image URL pointing at a private address is the provider's to fetch or refuse; the
+    gateway forwards it and never connects to it itself (no server-side request forgery)."""
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(8)
+    trap.settimeout(0.5)
+    url = f"http://127.0.0.1:{trap.getsockname()[1]}/latest/meta-data/secret.png"
+    with start(fake, tmp_path) as gw:
+        msg = [{"role": "user", "content": [{"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": url}}]}]
+        sdk(gw).chat.completions.create(model="auto", messages=msg)
+        forwarded = fake.last_body()["messages"][0]["content"][1]["image_url"]["url"]
+    with pytest.raises(socket.timeout):
+        trap.accept()
+    trap.close()
+    assert forwarded == url
