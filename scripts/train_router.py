@@ -1,0 +1,89 @@
+#!/usr/bin/env python
+"""Rebuild the learned router's shipped weights from ../shared/data (train splits only).
+
+    .venv/bin/python scripts/train_router.py [--data ../shared/data] [--out triage/data/router]
+                                            [--figures]
+
+Writes ``weights.json`` (the quality model), ``arena.json`` (LMArena category ratings used as
+skill priors) and ``provenance.json`` (data file hashes, date, command, hyper-parameters and,
+with ``--figures``, the figures of ``python -m triage.eval.all``) into the output directory.
+Needs the ``train`` extra (numpy, scipy, scikit-learn).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from triage.eval.data import load_items, load_pool  # noqa: E402
+from triage.routing.learned import train  # noqa: E402
+from triage.routing.learned.prior import read_arena_csv  # noqa: E402
+
+TRAIN_FILES = (("mmlu_pro.train.jsonl", "mmlu_pro"), ("llmrouter.train.jsonl", "llmrouter"))
+ARENA_FILE = "arena/arena_text_stylectrl_2025-12-11.csv"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def training_sets(data: Path, exclude: dict[str, set[str]] | None = None) -> list:
+    """The training sets; ``exclude`` maps a file name to item ids left out (cross-validation)."""
+    sets = []
+    for fname, pool in TRAIN_FILES:
+        _, models = load_pool(data / "routing" / "pools" / f"{pool}.json")
+        items = load_items(data / "routing" / fname)
+        if exclude and fname in exclude:
+            items = [it for it in items if it["id"] not in exclude[fname]]
+        sets.append(train.TrainSet(pool, items, models))
+    return sets
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--out", default=str(ROOT / "triage" / "data" / "router"))
+    ap.add_argument("--figures", action="store_true", help="also run triage.eval.all and record")
+    args = ap.parse_args(argv)
+    data, out = Path(args.data), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    arena = read_arena_csv(data / ARENA_FILE)
+    (out / "arena.json").write_text(
+        json.dumps({"source": ARENA_FILE, "ratings": arena}, sort_keys=True, separators=(",", ":"))
+    )
+    hp = train.Hyper()
+    weights = train.fit(training_sets(data), arena, hp, log=log)
+    (out / "weights.json").write_text(json.dumps(weights, separators=(",", ":")))
+    files = [f"routing/{f}" for f, _ in TRAIN_FILES]
+    files += [f"routing/pools/{p}.json" for _, p in TRAIN_FILES] + [ARENA_FILE]
+    prov = {
+        "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python scripts/train_router.py" + (" --figures" if args.figures else ""),
+        "data_files": {f: sha256(data / f) for f in files},
+        "hyper": weights["hyper"],
+        "sizes": {p.name: p.stat().st_size for p in sorted(out.glob("*.json")) if p.name != "provenance.json"},
+        "figures": None,
+    }
+    (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    if args.figures:
+        res = subprocess.run(
+            [sys.executable, "-m", "triage.eval.all", "--data", str(data), "--format", "json"],
+            cwd=ROOT, check=True, capture_output=True, text=True,
+        )
+        prov["figures"] = json.loads(res.stdout)
+        (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    log(f"wrote {out}/weights.json, arena.json, provenance.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

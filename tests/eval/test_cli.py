@@ -1,0 +1,58 @@
+"""``triage eval`` end to end on a small slice of each dataset (correctness, not figures)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.eval.cli import main
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "routing"
+CASES = [
+    ("mmlu_pro.dev.jsonl", "mmlu_pro"),
+    ("llmrouter.train.jsonl", "llmrouter"),
+    ("routellm_mmlu.jsonl", "routellm"),
+]
+KEYS = {"aiq", "cost_at_95", "cost_at_100", "quality_at_cost_10", "curve", "apgr", "cpt50",
+        "cpt80", "calls_share"}
+
+
+@pytest.mark.parametrize("fname,pool", CASES)
+def test_json_schema_and_sanity(fname, pool, capsys):
+    if not (DATA / fname).exists():
+        pytest.skip("shared data not present")
+    rc = main(["--data", str(DATA / fname), "--pool", str(DATA / "pools" / f"{pool}.json"),
+               "--limit", "80", "--format", "json"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    rep = json.loads(out)  # stdout is exactly one JSON object
+    assert set(rep) == {"dataset", "items", "pool", "default_router", "best_single", "routers"}
+    assert rep["default_router"] == "learned"
+    assert set(rep["routers"]) == {"learned", "random", "oracle", "seed_keywords", "cheapest"}
+    for r in rep["routers"].values():
+        assert set(r) == KEYS
+        assert sum(r["calls_share"].values()) == pytest.approx(1.0, abs=1e-4)
+        costs = [c for c, _ in r["curve"]]
+        assert costs == sorted(costs)
+    routers = rep["routers"]
+    assert routers["oracle"]["aiq"] >= routers["random"]["aiq"] >= routers["cheapest"]["aiq"]
+    # the zero router reaches the best single model at exactly its cost
+    assert routers["random"]["cost_at_100"] == pytest.approx(1.0)
+    two = len(rep["pool"]) == 2
+    assert (routers["random"]["apgr"] is not None) == two
+    if two:
+        assert routers["random"]["apgr"] == pytest.approx(0.5)
+
+
+def test_table_and_plot(tmp_path, capsys):
+    if not (DATA / "mmlu_pro.dev.jsonl").exists():
+        pytest.skip("shared data not present")
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "curves.png"
+    rc = main(["--data", str(DATA / "mmlu_pro.dev.jsonl"), "--pool",
+               str(DATA / "pools" / "mmlu_pro.json"), "--limit", "60", "--bootstrap", "20",
+               "--router", "learned", "--router", "random", "--plot", str(png)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "dAIQ vs learned" in out and "random" in out
+    assert png.stat().st_size > 1000

@@ -1,0 +1,77 @@
+"""The routers an evaluation compares, each reduced to its decisions on a dataset.
+
+A run is a matrix ``decisions[k, i]``: the model index chosen for item ``i`` at knob setting
+``k``. Baselines under fixed names: ``random`` (every single model; mixing them is the zero
+router), ``oracle`` (per item, knows the scores: sweeps quality - lambda x cost), ``cheapest``
+(the model with the lowest expected cost of each request), ``seed_keywords``
+(``seed_keywords.py``). Product routers: ``learned`` (the default, ``triage.routing.learned``),
+whose knob is the quality target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from triage.eval import seed_keywords as seed
+from triage.eval.data import Dataset
+from triage.routing.learned import QualityModel, expected_costs, reference_cost, select
+
+BASELINES = ("random", "oracle", "seed_keywords", "cheapest")
+PRODUCT_ROUTERS = ("learned",)
+DEFAULT_ROUTER = "learned"
+# quality targets swept for the learned router: dense near 1 where the curve bends
+TARGETS = tuple(
+    sorted({*np.round(np.linspace(0.05, 0.8, 16), 4), *np.round(np.linspace(0.81, 1.0, 39), 4)})
+)
+
+
+@dataclass
+class RouterRun:
+    name: str
+    decisions: np.ndarray  # (K, n) int
+
+
+def router_costs(ds: Dataset, qm: QualityModel | None = None) -> np.ndarray:
+    """What a router may know of the cost of each request per model (no measured outputs)."""
+    return np.asarray([expected_costs(m, ds.models, None, qm) for m in ds.messages])
+
+
+def run_random(ds: Dataset) -> RouterRun:
+    k = len(ds.models)
+    return RouterRun("random", np.repeat(np.arange(k)[:, None], len(ds), axis=1))
+
+
+def run_cheapest(ds: Dataset) -> RouterRun:
+    return RouterRun("cheapest", router_costs(ds).argmin(1)[None, :])
+
+
+def run_oracle(ds: Dataset) -> RouterRun:
+    scale = ds.cost.mean(0).max()
+    rows = []
+    for lam in np.concatenate([[0.0], np.geomspace(1e-4, 1e3, 60)]):
+        u = ds.quality - lam * ds.cost / scale - 1e-9 * ds.cost / scale  # ties -> cheaper
+        rows.append(u.argmax(1))
+    return RouterRun("oracle", np.asarray(rows))
+
+
+def run_seed_keywords(ds: Dataset, arena: dict) -> RouterRun:
+    caps = seed.capabilities(ds.models, arena)
+    choice = [seed.route(seed.last_user_text(m), ds.models, caps) for m in ds.messages]
+    return RouterRun("seed_keywords", np.asarray([choice]))
+
+
+def predict_learned(ds: Dataset, qm: QualityModel) -> np.ndarray:
+    return np.asarray([qm.predict(m, ds.models) for m in ds.messages])
+
+
+def run_learned(ds: Dataset, predictions: np.ndarray, qm: QualityModel | None,
+                name: str = "learned") -> RouterRun:
+    """Sweep the quality target over ``TARGETS`` with the production decision rule."""
+    costs = router_costs(ds, qm)
+    ref = reference_cost(ds.models)
+    rows = [
+        [select(predictions[i], costs[i], t, ref) for i in range(len(ds))] for t in TARGETS
+    ]
+    return RouterRun(name, np.asarray(rows))

@@ -1,0 +1,13 @@
+"""The default router: a learned quality model and the "cheapest model that meets the target" rule.
+
+``QualityModel`` predicts each pool model's chance of doing a request well (``model.py``, fitted
+by ``train.py`` from ../shared/data, weights shipped in ``triage/data/router``); ``choose``
+applies the quality target (``choose.py``). See docs/router.md.
+"""
+
+from triage.routing.learned.policy import Choice, choose, expected_costs, reference_cost, select
+from triage.routing.learned.model import QualityModel
+
+NAME = "learned"
+
+__all__ = ["NAME", "Choice", "QualityModel", "choose", "expected_costs", "reference_cost", "select"]
