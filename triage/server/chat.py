@@ -91,14 +91,19 @@ async def stream_answer(
     held: dict[str, Any] | None = None  # the usage chunk, sent last with routing_info
     last_id, last_created, last_model = None, None, target.upstream_model
     first = True
+    # OpenAI upstream, no gateway-applied stops: content events are forwarded as the upstream's bytes.
+    passthrough = getattr(translator, "feed_passthrough", None)
     try:
         try:
             async for data in resp.iter_chunks():
-                chunks = translator.feed(data)
+                chunks = passthrough(data, wants_usage) if passthrough is not None else translator.feed(data)
                 if not chunks:
                     continue
                 parts = []
                 for c in chunks:
+                    if c.__class__ is bytes:
+                        parts.append(c)  # type: ignore[arg-type]
+                        continue
                     if not c.get("choices") and c.get("usage"):
                         held = c
                         continue

@@ -1,4 +1,10 @@
-"""OpenAI-compatible SSE streams: framed into chunk dicts, usage picked up on the way."""
+"""OpenAI-compatible SSE streams: framed into chunk dicts, usage picked up on the way.
+
+``feed`` parses every event. ``feed_passthrough`` (OpenAI client <- OpenAI-compatible
+upstream) hands back the bytes of ordinary content events untouched and parses only the
+events the gateway must act on: the first (id, created, model), any carrying usage or an
+error, ``[DONE]``, and anything not framed as one ``data: {...}`` line.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,46 @@ from triage.providers.openai.response import usage_from
 class OpenAIStreamTranslator:
     """Splits ``data: {...}\\n\\n`` events; ``[DONE]`` ends the stream; an ``error`` object raises."""
 
-    __slots__ = ("usage", "_buf", "done")
+    __slots__ = ("usage", "_buf", "done", "_seen")
 
     def __init__(self) -> None:
         self.usage = Usage()
         self._buf = b""
         self.done = False
+        self._seen = False  # passthrough: the first event was parsed
+
+    def feed_passthrough(self, data: bytes, keep_usage: bool) -> list[bytes | dict[str, Any]]:
+        """Like ``feed``, but an ordinary content event comes back as its own bytes
+        (``data: {...}\n\n``, ready to forward). A trailing ``"usage":null`` member is cut
+        from it unless ``keep_usage``; events that need more come back parsed, as in ``feed``."""
+        buf = self._buf + data if self._buf else data
+        out: list[bytes | dict[str, Any]] = []
+        start = 0
+        while True:
+            end = buf.find(b"\n\n", start)
+            if end < 0:
+                end = buf.find(b"\r\n\r\n", start)
+                if end < 0:
+                    break
+                event, start = buf[start:end], end + 4
+            else:
+                event, start = buf[start:end], end + 2
+            if (
+                self._seen and event[:7] == b"data: {" and b"\n" not in event and b"\r" not in event
+                and b'"error"' not in event
+            ):  # fmt: skip
+                if b'"usage"' not in event:
+                    out.append(event + b"\n\n")
+                    continue
+                if event.endswith(b',"usage":null}'):
+                    out.append(event + b"\n\n" if keep_usage else event[:-14] + b"}\n\n")
+                    continue
+            chunk = self._event(event)
+            if chunk is not None:
+                self._seen = True
+                out.append(chunk)
+        self._buf = buf[start:]
+        return out
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         buf = self._buf + data if self._buf else data
