@@ -11,7 +11,9 @@ import asyncio
 import base64
 import binascii
 import hmac
+import itertools
 import logging
+import os
 import secrets
 import sys
 import time
@@ -33,6 +35,24 @@ log = logging.getLogger("triage")
 Handler = Callable[..., Awaitable[None]]
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+class _RequestIds:
+    """``req_`` + a random per-process prefix + a counter: unique without a CSPRNG call per request."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)  # a forked worker must not repeat its parent's ids
+
+    def reset(self) -> None:
+        self.prefix = "req_" + secrets.token_hex(6)
+        self.counter = itertools.count(1)
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):012x}"
+
+
+new_request_id = _RequestIds().new
 
 
 def anthropic_error_body(e: GatewayError) -> bytes:
@@ -88,9 +108,9 @@ class TriageApp:
         t0 = time.perf_counter()
         headers = request_headers(scope)
         method, path = scope["method"], scope["path"]
-        rid = headers.get("x-request-id") or "req_" + secrets.token_hex(12)
-        if len(rid) > 128 or not rid.isprintable():
-            rid = "req_" + secrets.token_hex(12)
+        rid = headers.get("x-request-id")
+        if not rid or len(rid) > 128 or not rid.isprintable():
+            rid = new_request_id()
         entry = self.routes.get((method, path))
         surface = entry[1] if entry else ("anthropic" if path.startswith("/v1/messages") else "openai")
         rec = LedgerRecord(ts=time.time(), request_id=rid, surface=surface, api_key_id=engine.key_id(headers))
