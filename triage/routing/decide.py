@@ -78,8 +78,8 @@ def expected_cost(m: CatalogModel, f: RequestFeatures) -> float:
     return (f.input_tokens * m.input_per_mtok + output * m.output_per_mtok) / 1e6
 
 
-def eligibility(m: CatalogModel, f: RequestFeatures, policy: Policy, providers: Sequence[str]) -> str | None:
-    """Why ``m`` cannot serve this request, or None if it can."""
+def _static_reason(m: CatalogModel, policy: Policy, providers: Sequence[str]) -> str | None:
+    """Why ``m`` cannot serve any request under this policy and these providers, or None."""
     if m.provider not in providers:
         return f"provider {m.provider} is not configured"
     if policy.allowed_models and m.name not in policy.allowed_models:
@@ -92,6 +92,11 @@ def eligibility(m: CatalogModel, f: RequestFeatures, policy: Policy, providers: 
         return "provider denied by policy"
     if policy.max_cost_per_mtok is not None and m.output_per_mtok > policy.max_cost_per_mtok:
         return f"costs ${m.output_per_mtok}/1M output tokens, above the ${policy.max_cost_per_mtok} ceiling"
+    return None
+
+
+def _request_reason(m: CatalogModel, f: RequestFeatures) -> str | None:
+    """Why ``m`` cannot serve this request's hard requirements, or None."""
     if f.needs_tools and not m.tools:
         return "no tool calling"
     if f.needs_vision and not m.vision:
@@ -105,6 +110,37 @@ def eligibility(m: CatalogModel, f: RequestFeatures, policy: Policy, providers: 
     return None
 
 
+def eligibility(m: CatalogModel, f: RequestFeatures, policy: Policy, providers: Sequence[str]) -> str | None:
+    """Why ``m`` cannot serve this request, or None if it can."""
+    return _static_reason(m, policy, providers) or _request_reason(m, f)
+
+
+class _Static(NamedTuple):
+    """What ``decide`` needs that does not depend on the request, per (catalog, policy, providers)."""
+
+    models: tuple[CatalogModel, ...]  # held so the ids in the cache key stay theirs
+    policy: Policy
+    reasons: tuple[str | None, ...]  # per model: its static reason, or None
+    baseline: CatalogModel | None
+
+
+_STATIC: dict[tuple[int, int, tuple[str, ...]], _Static] = {}
+
+
+def _static(models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> _Static:
+    """Cached for immutable catalogs (a tuple of frozen models, a frozen policy): computed once per configuration."""
+    if type(models) is not tuple:
+        return _Static((), policy, tuple(_static_reason(m, policy, providers) for m in models), pick_baseline(models, policy, providers))
+    key = (id(models), id(policy), tuple(providers))
+    hit = _STATIC.get(key)
+    if hit is not None and hit.models is models and hit.policy is policy:
+        return hit
+    if len(_STATIC) >= 16:
+        _STATIC.clear()
+    st = _STATIC[key] = _Static(models, policy, tuple(_static_reason(m, policy, providers) for m in models), pick_baseline(models, policy, providers))
+    return st
+
+
 def pick_baseline(models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> CatalogModel | None:
     """The model savings are measured against: the policy's, else the most capable configured one."""
     if policy.baseline_model:
@@ -115,6 +151,10 @@ def pick_baseline(models: Sequence[CatalogModel], policy: Policy, providers: Seq
     if not configured:
         return None
     return max(configured, key=lambda m: (m.capability_for("general"), m.output_per_mtok))
+
+
+def _cost_order(c: Candidate) -> tuple[float, float]:
+    return (c.expected_cost, -c.predicted_quality)
 
 
 def decide(
@@ -130,10 +170,11 @@ def decide(
     target = policy.quality if quality_target is None else quality_target
     if not 0.0 <= target <= 1.0:  # above 1 no model could pass the bar (and NaN compares false)
         raise ValueError(f"quality target must be in [0, 1], got {target}")
+    st = _static(models, policy, providers)
     rejected: dict[str, str] = {}
     eligible: list[CatalogModel] = []
-    for m in models:
-        why = "excluded for this request" if m.name in exclude else eligibility(m, features, policy, providers)
+    for m, static in zip(models, st.reasons):
+        why = "excluded for this request" if exclude and m.name in exclude else (static or _request_reason(m, features))
         if why:
             rejected[m.name] = why
         else:
@@ -144,17 +185,20 @@ def decide(
     quality = estimator(features, eligible)
     best_q = max(quality)
     bar = target * best_q
+    task, inp, out = features.task_type, features.input_tokens, features.expected_output_tokens
     scored = [
-        Candidate(m.name, m.provider, expected_cost(m, features), q, m.capability_for(features.task_type))
+        Candidate(m.name, m.provider, (inp * m.input_per_mtok + out * (m.reasoning_output_factor if m.reasoning else 1.0) * m.output_per_mtok) / 1e6,
+                  q, m.capability_for(task))
         for m, q in zip(eligible, quality)
-    ]
-    passing = sorted((c for c in scored if c.predicted_quality >= bar - 1e-12), key=lambda c: (c.expected_cost, -c.predicted_quality))
+    ]  # fmt: skip  (expected_cost inlined)
+    cut = bar - 1e-12
+    passing = sorted((c for c in scored if c.predicted_quality >= cut), key=_cost_order)
     for c in scored:
-        if c.predicted_quality < bar - 1e-12:
+        if c.predicted_quality < cut:
             rejected[c.model] = f"predicted quality {c.predicted_quality:.2f} below the bar {bar:.2f}"
     chosen = passing[0]
 
-    baseline = pick_baseline(models, policy, providers)
+    baseline = st.baseline
     b_cost = expected_cost(baseline, features) if baseline else None
     b_q = None
     if baseline is not None:

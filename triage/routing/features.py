@@ -27,6 +27,7 @@ from typing import Any, Iterable
 _WORD = re.compile(r"[a-z0-9+#_']+")
 _MATH_SYNTAX = re.compile(r"[0-9] ?[+*/^=<>] ?[0-9(]|[0-9] - [0-9]")  # 3x + 7 = 22, 3/2, 2^10 (not 2024-05-01)
 _POWER = re.compile(r"[a-z)]\^[0-9]")  # x^2
+_DIGIT = re.compile(r"[0-9]")
 _SIZE = re.compile(r"([0-9][0-9,]{2,})[- ]?(?:lines?|loc|files|pages|words|rows|documents)\b")
 
 # Marks of source code, found by substring checks (case-sensitive, on the original text).
@@ -171,7 +172,7 @@ def _scan(text: str) -> _Scan:
     words = _WORD.findall(text.lower().replace("-", " "))
     heads = _PHRASE_HEADS
     bigrams = frozenset(f"{a} {b}" for a, b in zip(words, words[1:]) if a in heads)
-    numbers = sum(1 for w in words if w[0].isdigit())
+    numbers = sum(1 for w in words if w[0].isdigit()) if _DIGIT.search(text) else 0
     return _Scan(text, words, frozenset(words), bigrams, numbers)
 
 
@@ -210,12 +211,14 @@ def _classify(s: _Scan) -> tuple[str, list[str]]:
     }
     best = max(scores, key=scores.__getitem__)
     if scores[best] >= 1.0:
-        evidence = {
-            "coding": f"code evidence ({', '.join(sorted(strong)[:3]) or f'{syntax} syntax marks'})",
-            "reasoning": f"{reasoning} math/logic cues",
-            "analysis": f"{analysis} analysis cues",
-            "creative": "a creative-writing request",
-        }[best]
+        if best == "coding":
+            evidence = f"code evidence ({', '.join(sorted(strong)[:3]) or f'{syntax} syntax marks'})"
+        elif best == "reasoning":
+            evidence = f"{reasoning} math/logic cues"
+        elif best == "analysis":
+            evidence = f"{analysis} analysis cues"
+        else:
+            evidence = "a creative-writing request"
         return best, [evidence]
     if words and len(words) <= 30 and not (ws & _ADVICE_WORDS or bigrams & _ADVICE_PHRASES):
         if words[0] in _SIMPLE_STARTS or text.rstrip().endswith("?"):
@@ -316,7 +319,7 @@ def extract(body: dict[str, Any]) -> RequestFeatures:
     user, other, image = _texts(messages)
     # The latest user turn says what is asked now; earlier turns only add context.
     focus = user[-1] if user else (other[-1] if other else "")
-    all_chars = sum(len(t) for t in user) + sum(len(t) for t in other)
+    all_chars = sum(map(len, user)) + sum(map(len, other))
     input_tokens = estimate_tokens(all_chars)
     scan = _scan(focus)
     task_type, evidence = _classify(scan)
