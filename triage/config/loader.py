@@ -31,6 +31,9 @@ MODEL_KEYS = {
 }  # fmt: skip
 
 
+ROUTERS = ("capability", "learned")
+
+
 class ConfigError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
@@ -111,6 +114,11 @@ def parse_policy(p: _Problems, raw: Mapping[str, Any], base: Policy, where: str 
             changes[k] = _num(p, at, v, float, 0.0, 1.0)
         elif k == "max_cost_per_mtok":
             changes[k] = None if v is None else _num(p, at, v, float, 0.0)
+        elif k == "router":
+            if v not in ROUTERS:
+                p.add(at, f"unknown router {v!r} (expected one of: {', '.join(ROUTERS)})")
+            else:
+                changes[k] = v
         elif k == "baseline_model":
             if v is not None and not isinstance(v, str):
                 p.add(at, "expected a model name")

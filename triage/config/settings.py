@@ -28,6 +28,7 @@ class Policy:
     """How ``model: "auto"`` chooses."""
 
     quality: float = 0.9  # target, relative to the best candidate's predicted quality (0, 1]
+    router: str = "capability"  # quality estimator for auto: "capability" (catalog scores) or "learned"
     baseline_model: str | None = None  # savings are measured against it; None: most capable configured
     allowed_models: tuple[str, ...] = ()
     denied_models: tuple[str, ...] = ()

@@ -19,8 +19,8 @@ character is a literal class (so the regex engine can skip ahead). ``extract`` o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
 
 # --- evidence -------------------------------------------------------------------------------
 
@@ -275,6 +275,8 @@ class RequestFeatures:
     needs_json: bool = False
     needs_reasoning: bool = False
     signals: tuple[str, ...] = ()  # human-readable evidence, for explanations
+    # The request's messages, for estimators that read the text itself (the learned router).
+    messages: Sequence[Any] = field(default=(), compare=False, repr=False)
 
     @property
     def context_needed(self) -> int:
@@ -351,4 +353,5 @@ def extract(body: dict[str, Any]) -> RequestFeatures:
         needs_json=needs_json,
         needs_reasoning=needs_reasoning,
         signals=tuple(evidence + why),
+        messages=messages if isinstance(messages, list) else (),
     )

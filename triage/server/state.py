@@ -41,6 +41,16 @@ class Target:
     entry: CatalogModel | None
 
 
+def estimator_for(router: str) -> QualityEstimator:
+    """The quality estimator a router name stands for (the learned one loads its weights once)."""
+    if router == "learned":
+        from triage.routing.learned import QualityModel
+        from triage.routing.learned.estimator import LearnedEstimator
+
+        return LearnedEstimator(QualityModel.load_default())
+    return capability_quality
+
+
 class Gateway:
     def __init__(self, settings: Settings, catalog: Catalog | None = None, estimator: QualityEstimator | None = None) -> None:
         self.instance_id = secrets.token_hex(8)
@@ -48,7 +58,7 @@ class Gateway:
         self.settings = settings
         self.base_catalog = catalog or load_catalog(settings.home)
         self.catalog = self.base_catalog.with_overrides(settings.model_overrides)
-        self.estimator = estimator or capability_quality
+        self.estimator = estimator or estimator_for(settings.policy.router)
         self.client = UpstreamClient(settings.timeouts, self.instance_id)
         self.breakers = Breakers()
         self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms)
@@ -72,6 +82,8 @@ class Gateway:
 
     def apply(self, settings: Settings) -> None:
         self.catalog = self.base_catalog.with_overrides(settings.model_overrides)
+        if settings.policy.router != self.settings.policy.router:
+            self.estimator = estimator_for(settings.policy.router)
         self.settings = settings
 
     @property
