@@ -49,15 +49,7 @@ async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, s
 
 async def answer(gw: Gateway, ctx: RequestContext, send: Send, p: engine.Plan, body: dict[str, Any], stream: bool) -> None:
     rec = ctx.rec
-    if p.decision is not None:
-        rec.chosen_model = p.decision.model
-        rec.task_type = p.decision.features.task_type
-        rec.reason = p.decision.reason
-    elif p.targets:
-        rec.chosen_model = p.targets[0].model
-
-    target, adapter, resp = await engine.open_upstream(gw, p, body, stream, ctx.headers)
-    rec.answered_model, rec.provider = target.model, target.provider.name
+    target, adapter, resp = await engine.start(gw, ctx, p, body, stream)
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
 
     if not stream:

@@ -166,6 +166,20 @@ async def open_upstream(
     raise from_upstream(last, p.targets[0].model)
 
 
+async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bool) -> tuple[Target, ProviderAdapter, UpstreamResponse]:
+    """Record the decision in the request's ledger row, then open the upstream (with fallbacks)."""
+    rec = ctx.rec
+    if p.decision is not None:
+        rec.chosen_model = p.decision.model
+        rec.task_type = p.decision.features.task_type
+        rec.reason = p.decision.reason
+    elif p.targets:
+        rec.chosen_model = p.targets[0].model
+    target, adapter, resp = await open_upstream(gw, p, body, stream, ctx.headers)
+    rec.answered_model, rec.provider = target.model, target.provider.name
+    return target, adapter, resp
+
+
 def read_answer(p: Plan, adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
     """The upstream's non-stream body as an internal (OpenAI) response, stops applied."""
     try:

@@ -71,7 +71,7 @@ def translate(body: dict[str, Any], gw: Gateway) -> dict[str, Any]:
 
 
 async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
-    rec, headers = ctx.rec, ctx.headers
+    rec = ctx.rec
     raw = await read_body(receive, gw.settings.limits.max_body_bytes)
     body = parse_json_object(raw, gw.settings.limits)
     check_messages_body(body)
@@ -98,12 +98,7 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
     internal = translate(body, gw)
     p = engine.plan(gw, internal, quality_override(internal, headers))
     ctx.plan = p
-    if p.decision is not None:
-        rec.chosen_model, rec.task_type, rec.reason = p.decision.model, p.decision.features.task_type, p.decision.reason
-    elif p.targets:
-        rec.chosen_model = p.targets[0].model
-    target, adapter, resp = await engine.open_upstream(gw, p, internal, stream, headers)
-    rec.answered_model, rec.provider = target.model, target.provider.name
+    target, adapter, resp = await engine.start(gw, ctx, p, internal, stream)
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
     if not stream:
         try:
