@@ -84,12 +84,14 @@ class Catalog:
     models: tuple[CatalogModel, ...]
     updated: str
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    by_name: Mapping[str, CatalogModel] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Looked up several times per request: a dict, built once (the catalog is immutable).
+        object.__setattr__(self, "by_name", {m.name: m for m in self.models})
 
     def get(self, name: str) -> CatalogModel | None:
-        for m in self.models:
-            if m.name == name:
-                return m
-        return None
+        return self.by_name.get(name)
 
     def names(self) -> list[str]:
         return [m.name for m in self.models]
