@@ -54,6 +54,9 @@ OPENAI_REASONING_REFUSES = ("temperature", "top_p", "presence_penalty", "frequen
                             "logprobs", "top_logprobs", "stop", "max_tokens")
 UNSUPPORTED_PARAMS = {m: OPENAI_REASONING_REFUSES for m in ("gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano", "o3", "o4-mini")}
 
+# Stop sequences an API takes at most (Gemini generationConfig.stopSequences: 5; OpenAI: 4).
+MAX_STOP_SEQUENCES = {"gemini": 5, "openai": 4}
+
 # task type -> arena categories averaged for it
 TASK_CATEGORIES: dict[str, tuple[str, ...]] = {
     "coding": ("coding", "industry_software_and_it_services"),
@@ -110,6 +113,7 @@ def build(shared: Path) -> dict:
                 "reasoning": bool(p.get("supports_reasoning")),
                 "reasoning_output_factor": REASONING_OUTPUT_FACTOR.get(name, 1.0),
                 "unsupported_params": list(UNSUPPORTED_PARAMS.get(name, ())),
+                "max_stop_sequences": MAX_STOP_SEQUENCES.get(provider),
                 "arena_name": arena_name,
                 "arena_note": arena_note,
                 "capability": capability,

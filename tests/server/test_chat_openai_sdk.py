@@ -156,3 +156,20 @@ def test_parameters_a_routed_model_refuses_are_adapted_and_stop_applied_by_the_g
     chunks = list(c.chat.completions.create(model="auto", messages=[{"role": "user", "content": "again"}], stop="STOP", stream=True))
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == "one two " and [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["stop"]
+
+
+def test_more_stop_sequences_than_the_api_takes_are_applied_by_the_gateway(openai_fake, tmp_path):
+    """OpenAI's API takes 4 stop sequences; a fifth is applied by the gateway to the output."""
+    import yaml
+
+    from tests.gateway import GatewayProcess
+
+    cfg = tmp_path / "triage.yaml"  # a non-reasoning OpenAI model, so `stop` itself is accepted
+    cfg.write_text(yaml.safe_dump({"models": [{"name": "gpt-4.1", "provider": "openai", "input_per_mtok": 2, "output_per_mtok": 8, "max_stop_sequences": 4}]}))
+    openai_fake.reset()
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "TRIAGE_OPENAI_BASE_URL": openai_fake.url + "/v1"}
+    with GatewayProcess(env, args=["--config", str(cfg)], home=tmp_path / "home") as gw:
+        openai_fake.script({"text": "one two FIVE three"})
+        r = sdk(gw).chat.completions.create(model="gpt-4.1", messages=[{"role": "user", "content": "x"}], stop=["A1", "B2", "C3", "D4", "FIVE"])
+    assert openai_fake.last_body()["stop"] == ["A1", "B2", "C3", "D4"]
+    assert r.choices[0].message.content == "one two " and r.choices[0].finish_reason == "stop"

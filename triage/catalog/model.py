@@ -43,6 +43,8 @@ class CatalogModel:
     upstream_name: str | None = None
     # Request parameters the model refuses; the gateway adapts them (see server/adapt.py).
     unsupported_params: tuple[str, ...] = ()
+    # How many stop sequences the model's API takes; the gateway applies the rest itself.
+    max_stop_sequences: int | None = None
 
     def capability_for(self, task_type: str) -> float:
         if task_type in self.capability:

@@ -27,7 +27,7 @@ ROUTING_KEYS = set(Policy.__dataclass_fields__)
 MODEL_KEYS = {
     "name", "provider", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok",
     "context_window", "max_output_tokens", "tools", "vision", "json_schema", "reasoning",
-    "reasoning_output_factor", "arena_name", "capability", "upstream_name", "unsupported_params",
+    "reasoning_output_factor", "arena_name", "capability", "upstream_name", "unsupported_params", "max_stop_sequences",
 }  # fmt: skip
 
 

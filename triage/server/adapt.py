@@ -18,9 +18,11 @@ from triage.providers.base import StreamTranslator, Usage
 
 def adapt(body: dict[str, Any], entry: CatalogModel | None) -> tuple[dict[str, Any], tuple[str, ...], list[str]]:
     """(body for this model, stop sequences the gateway must apply, notes on what changed)."""
-    unsupported = entry.unsupported_params if entry is not None else ()
-    if not unsupported or not any(k in body for k in unsupported):
+    if entry is None:
         return body, (), []
+    unsupported = entry.unsupported_params
+    if not unsupported or not any(k in body for k in unsupported):
+        return _limit_stops(body, entry)
     out = dict(body)
     notes: list[str] = []
     stops: tuple[str, ...] = ()
@@ -37,6 +39,15 @@ def adapt(body: dict[str, Any], entry: CatalogModel | None) -> tuple[dict[str, A
         else:
             notes.append(f"{k} dropped ({entry.name} does not accept it)")  # type: ignore[union-attr]
     return out, stops, notes
+
+
+def _limit_stops(body: dict[str, Any], entry: CatalogModel) -> tuple[dict[str, Any], tuple[str, ...], list[str]]:
+    """More stop sequences than the API takes: it gets the first ones, the gateway applies all."""
+    limit, stop = entry.max_stop_sequences, body.get("stop")
+    if not limit or not isinstance(stop, list) or len(stop) <= limit:
+        return body, (), []
+    stops = tuple(s for s in stop if isinstance(s, str) and s)
+    return {**body, "stop": list(stops[:limit])}, stops, [f"{len(stops) - limit} stop sequences beyond {entry.name}'s {limit} applied by the gateway"]
 
 
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
