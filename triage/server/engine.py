@@ -173,7 +173,7 @@ async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bo
         rec.chosen_model = p.decision.model
         rec.task_type = p.decision.features.task_type
         rec.reason = p.decision.reason
-    elif p.targets:
+    elif p.targets and not rec.chosen_model:
         rec.chosen_model = p.targets[0].model
     target, adapter, resp = await open_upstream(gw, p, body, stream, ctx.headers)
     rec.answered_model, rec.provider = target.model, target.provider.name

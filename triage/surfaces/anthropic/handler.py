@@ -91,12 +91,19 @@ async def messages(gw: Gateway, ctx: RequestContext, receive: Receive, send: Sen
 async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body: dict[str, Any], stream: bool) -> None:
     rec, headers = ctx.rec, ctx.headers
     target = native_target(gw, body["model"])
+    failed: dict[str, Any] | None = None
     if target is not None:
-        await native(gw, ctx, send, raw, body, target, stream)
-        return
+        chain = bool(gw.settings.fallbacks.get(body["model"]) or gw.settings.fallbacks.get(target.model))
+        try:
+            await native(gw, ctx, send, raw, body, target, stream, may_fall_back=chain)
+            return
+        except NativeFailedError as e:
+            failed = e.attempt  # retryable, nothing sent yet: on to the configured chain
 
     internal = translate(body, gw)
     p = engine.plan(gw, internal, quality_override(internal, headers))
+    if failed is not None:
+        p.targets, p.attempts = p.targets[1:], [failed]
     ctx.plan = p
     target, adapter, resp = await engine.start(gw, ctx, p, internal, stream)
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
@@ -145,17 +152,35 @@ async def start_stream(send: Send, out_headers: dict[str, str]) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": h})
 
 
-async def native(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body: dict[str, Any], target: Target, stream: bool) -> None:
-    """Anthropic in, Anthropic out: bytes relayed as they come; usage read on the side."""
+class NativeFailedError(Exception):
+    """The native call failed retryably before any byte reached the client."""
+
+    def __init__(self, attempt: dict[str, Any]) -> None:
+        super().__init__(attempt["outcome"])
+        self.attempt = attempt
+
+
+async def native(
+    gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body: dict[str, Any], target: Target, stream: bool,
+    *, may_fall_back: bool = False,
+) -> None:  # fmt: skip
+    """Anthropic in, Anthropic out: bytes relayed as they come; usage read on the side.
+
+    Anthropic's own errors go back intact, unless the model has a configured fallback chain
+    and the error is retryable: then ``NativeFailedError`` hands over to the chain."""
     rec = ctx.rec
     p = engine.Plan(body["model"], [target])
     rec.chosen_model = rec.answered_model = target.model
     rec.provider = target.provider.name
     key = engine.client_key(target, ctx.headers, bool(gw.settings.api_key))
     req = native_request(target.provider, raw, body, target.upstream_model, ctx.headers, key)
+    t0 = time.perf_counter()
     try:
         resp = await gw.client.send(req)
     except UpstreamError as e:
+        gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
+        if may_fall_back and e.retryable:
+            raise NativeFailedError(_attempt(target, e, t0)) from None
         raise from_upstream(e, target.model) from None
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
     if resp.status >= 400 or not stream:
@@ -165,6 +190,9 @@ async def native(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
             resp.close()
         if resp.status >= 400:
             e = classify_anthropic(resp.status, resp.headers, data, target.provider.name)
+            gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
+            if may_fall_back and e.retryable:
+                raise NativeFailedError(_attempt(target, e, t0))
             rec.status, rec.error_class = resp.status, e.error_class.value
             extra = {"retry-after": resp.headers["retry-after"]} if "retry-after" in resp.headers else {}
             await send_bytes(send, resp.status, data, {**out_headers, **extra})  # Anthropic's own error, intact
@@ -196,6 +224,11 @@ async def native(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
         resp.close()
         engine.account(gw, rec, p, target, meter.usage)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _attempt(target: Target, e: UpstreamError, t0: float) -> dict[str, Any]:
+    return {"model": target.model, "provider": target.provider.name, "outcome": e.error_class.value, "status": e.status,
+            "ms": round((time.perf_counter() - t0) * 1000, 1)}  # fmt: skip
 
 
 async def count_tokens(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
