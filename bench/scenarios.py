@@ -14,7 +14,6 @@ import os
 import shlex
 import sys
 import threading
-import time
 import urllib.request
 from dataclasses import dataclass, field
 

@@ -79,7 +79,7 @@ def run(url: str, body: bytes, connections: int, duration_s: float, headers: dic
         script = f.name
     try:
         argv = [exe, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{secs}s",
-                f"--timeout", f"{max(1, round(timeout_s))}s", "-s", script, url]
+                "--timeout", f"{max(1, round(timeout_s))}s", "-s", script, url]
         pre = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 30, preexec_fn=pre)
         result = parse_output(out.stdout)

@@ -27,6 +27,7 @@ from triage.server.errors import GatewayError, from_upstream
 from triage.server.state import AUTO_NAMES, Gateway, Target
 from triage.upstream.client import UpstreamResponse
 
+
 @dataclass(slots=True)
 class Plan:
     requested: str
