@@ -232,3 +232,15 @@ def test_a_failed_request_records_the_provider_that_failed(openai_fake, tmp_path
         post(gw, "/v1/chat/completions", b'{"model": "auto", "messages": [{"role": "user", "content": "x"}]}')
         rows = gw.ledger_rows()
     assert rows[-1]["status"] == 400 and rows[-1]["provider"] == "openai" and rows[-1]["attempts"] == 1
+
+
+def test_a_provider_message_quoting_the_key_is_redacted(openai_fake):
+    openai_fake.reset()
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "TRIAGE_OPENAI_BASE_URL": openai_fake.url + "/v1"}
+    with GatewayProcess(env) as gw:
+        openai_fake.script({"status": 400, "message": f"key {OPENAI_KEY} is not allowed to use this model", "error_type": "invalid_request_error"})
+        got, body, _ = post(gw, "/v1/chat/completions", b'{"model": "gpt-5.4", "messages": [{"role": "user", "content": "x"}]}')
+        rows = gw.ledger_rows()
+        log = gw.log()
+    assert got == 400 and OPENAI_KEY not in json.dumps(body) and "[redacted]" in body["error"]["message"]
+    assert OPENAI_KEY not in json.dumps(rows) and OPENAI_KEY not in log

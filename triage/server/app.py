@@ -175,6 +175,10 @@ class TriageApp:
                     observe(rec)
 
     async def send_error(self, ctx: RequestContext, send: Send, surface: str, e: GatewayError) -> None:
+        # A provider's message could quote a credential back: no configured key ever leaves.
+        for p in self.gw.settings.providers.values():
+            if p.api_key and len(p.api_key) >= 8 and p.api_key in e.message:
+                e.message = e.message.replace(p.api_key, "[redacted]")
         render = self.error_shapes.get(surface)
         body = render(e) if render else e.openai_body()
         try:
