@@ -382,3 +382,118 @@ def test_tls_to_a_self_signed_server_trusted_explicitly_and_refused_by_default(t
         assert srv.connections == 1  # the trusted client reused its TLS connection; the refused one never got in
 
     run(main())
+
+
+# --- relay: the body handed to a sink from data_received (the stream fast path) ----------------
+
+
+def test_relay_hands_every_byte_to_the_sink_and_reuses_the_connection() -> None:
+    async def main() -> None:
+        async with Server(lambda req, w: _write(w, CHUNKED)) as srv:
+            c = client()
+            await c.start()
+            for _ in range(2):
+                r = await c.send(post(srv.url()))
+                got: list[bytes] = []
+                await r.relay(lambda b: got.append(b) or False, _never)
+                assert b"".join(got) == b"data: 1\n\ndata: 2\n\n"
+            assert srv.connections == 1  # a relayed body that ended cleanly returns its connection
+            await c.close()
+
+    run(main())
+
+
+def test_relay_pauses_reading_while_the_sink_is_full_and_resumes_after_drain() -> None:
+    pieces = [b"x" * 1000] * 50
+    body = b"".join(b"%x\r\n%b\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+    async def trickle(_req: bytes, w: asyncio.StreamWriter) -> bool:
+        await _write(w, b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for i in range(0, len(body), 5000):
+            await asyncio.sleep(0.002)
+            await _write(w, body[i : i + 5000])
+        return True
+
+    async def main() -> None:
+        async with Server(trickle) as srv:
+            c = client()
+            await c.start()
+            r = await c.send(post(srv.url()))
+            conn = r._conn
+            got: list[bytes] = []
+            drains = []
+
+            async def drain() -> None:
+                assert conn.paused  # the sink said full: the upstream is not read meanwhile
+                drains.append(len(got))
+                await asyncio.sleep(0.01)
+
+            await r.relay(lambda b: got.append(b) or True, drain)  # always full: every read waits for drain
+            assert b"".join(got) == b"x" * 50_000 and drains and not conn.paused
+            await c.close()
+
+    run(main())
+
+
+def test_relay_raises_the_sink_error_as_is_and_drops_the_connection() -> None:
+    class Boom(Exception):
+        pass
+
+    def sink(_b: bytes) -> bool:
+        raise Boom()
+
+    async def head_then_body(_req: bytes, w: asyncio.StreamWriter) -> bool:
+        await _write(w, CHUNKED[:80])  # the head; the body comes later, to the sink
+        await asyncio.sleep(0.05)
+        return await _write(w, CHUNKED[80:])
+
+    async def main() -> None:
+        async with Server(head_then_body) as srv:
+            c = client()
+            await c.start()
+            r = await c.send(post(srv.url()))
+            with pytest.raises(Boom):
+                await r.relay(sink, _never)
+            r.close()
+            await (await c.send(post(srv.url()))).read()
+            assert srv.connections == 2
+            await c.close()
+
+    run(main())
+
+
+def test_relay_of_a_cut_or_stalled_stream_raises_upstream_errors() -> None:
+    async def cut(_req: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nwor")
+        await w.drain()
+        return False
+
+    async def stalls(_req: bytes, w: asyncio.StreamWriter) -> bool:
+        w.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        await w.drain()
+        await asyncio.sleep(5)
+        return False
+
+    async def main() -> None:
+        for reply, cls, idle in ((cut, ErrorClass.CONNECTION, 2.0), (stalls, ErrorClass.TIMEOUT, 0.2)):
+            async with Server(reply) as srv:
+                c = client(idle=idle)
+                await c.start()
+                r = await c.send(post(srv.url()))
+                got: list[bytes] = []
+                with pytest.raises(UpstreamError) as e:
+                    await r.relay(lambda b: got.append(b) or False, _never)
+                assert e.value.error_class is cls and b"".join(got).startswith(b"hello")
+                await c.close()
+
+    run(main())
+
+
+async def _write(w: asyncio.StreamWriter, data: bytes) -> bool:
+    w.write(data)
+    await w.drain()
+    return True
+
+
+async def _never() -> None:
+    raise AssertionError("drain() called although the sink never said full")

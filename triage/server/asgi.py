@@ -58,3 +58,29 @@ async def send_json(send: Send, status: int, obj: Any, headers: dict[str, str]) 
 def request_headers(scope: Scope) -> dict[str, str]:
     """Lower-cased header names; a repeated header keeps its last value."""
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+
+
+def raw_stream_cycle(send: Send) -> Any:
+    """uvicorn's httptools ``RequestResponseCycle`` behind ``send``, when a streamed body may be
+    written to its transport directly (chunked framing, response started and not finished);
+    else None (another server, a wrapped ``send``, HEAD, a length-delimited body).
+
+    Why: uvicorn's ``send`` is a coroutine with message checks per call; a relayed stream
+    writes from the upstream connection's ``data_received`` instead (``chat.stream_answer``).
+    The cycle's ``transport``, ``flow`` (write back-pressure) and ``disconnected`` are what
+    ``send`` itself uses; the response's start and end still go through ``send``.
+    """
+    cycle = getattr(send, "__self__", None)
+    if cycle is None or _HttpToolsCycle is None or cycle.__class__ is not _HttpToolsCycle:
+        return None
+    if not cycle.response_started or cycle.response_complete or cycle.chunked_encoding is not True or cycle.disconnected:
+        return None
+    if getattr(cycle, "flow", None) is None or cycle.scope.get("method") == "HEAD":
+        return None
+    return cycle
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle as _HttpToolsCycle
+except ImportError:  # pragma: no cover - uvicorn or httptools not installed: always the ASGI path
+    _HttpToolsCycle = None

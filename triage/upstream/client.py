@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from triage.config.settings import Timeouts
@@ -73,6 +73,45 @@ class UpstreamResponse:
                 self.close()
                 return
             yield data
+
+    async def relay(self, sink: Callable[[bytes], bool], drain: Callable[[], Awaitable[None]]) -> None:
+        """Hand the body to ``sink`` piece by piece, called from the connection's ``data_received``
+        (no task wake-up, iterator step or future per read), until the body ends.
+
+        ``sink`` returns True when its consumer is full: upstream reading then pauses until
+        ``drain()`` returns. An exception from ``sink`` ends the relay and is raised here as is;
+        the connection's own failures are raised as ``iter_chunks`` raises them.
+        """
+        conn = self._conn
+        try:
+            pending = conn.take()  # bytes that came with the head, before the sink was attached
+            conn.sink = sink
+            if pending and sink(pending):
+                conn.pause()
+            while True:
+                if conn.sink_error is not None:
+                    raise conn.sink_error
+                if conn.complete:
+                    rest = conn.take()  # a compressed body's decoder flush
+                    if rest:
+                        sink(rest)
+                    self.close()
+                    return
+                if conn.error is not None:
+                    raise conn.error
+                if conn.paused:
+                    await drain()
+                    conn.resume()
+                    continue
+                await conn.wait()
+        except H1Timeout as e:
+            self.close()
+            raise _timeout(e, f"the upstream stream went silent for {self._idle:g}s") from None
+        except H1Error as e:
+            self.close()
+            raise UpstreamError(ErrorClass.CONNECTION, f"the upstream stream broke: {e}", status=502) from None
+        finally:
+            conn.sink = None
 
     def close(self) -> None:
         if not self._done:

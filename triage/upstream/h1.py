@@ -10,6 +10,10 @@ Owns the wire mechanics of one upstream call and the pools of idle connections:
   fails the call if the response head is later than ``first_byte``, the body has been silent
   for ``idle`` or the ``total`` deadline passed, and otherwise re-arms itself for the next
   deadline. A fast call creates one timer handle and cancels it.
+- A ``sink`` (see ``UpstreamResponse.relay``) takes body bytes straight from ``data_received``
+  instead of the buffer: a stream relayed that way costs no future, no task wake-up and no
+  iterator step per upstream read. A sink that answers True is full: reading pauses until
+  the relaying task has drained the consumer and calls ``resume()``.
 - ``Pool``: idle connections per (scheme, host, port). A connection goes back only after a
   complete response that allows keep-alive; a dropped, half-read, timed-out or abandoned one
   is closed, never reused.
@@ -24,7 +28,7 @@ import asyncio
 import collections
 import ssl
 import zlib
-from typing import Any
+from typing import Any, Callable
 
 import httptools
 
@@ -78,6 +82,8 @@ class Connection(asyncio.Protocol):
         self.head_at = 0.0
         self.idle = 0.0
         self.decoder: Any = None
+        self.sink: Callable[[bytes], bool] | None = None
+        self.sink_error: BaseException | None = None
 
     # --- the caller's side ----------------------------------------------------------------
 
@@ -86,6 +92,7 @@ class Connection(asyncio.Protocol):
         self.status, self.headers, self._raw = 0, {}, []
         self.head_done = self.complete = self.keep_alive = self.received = self.until_eof = False
         self.error, self.decoder, self.buffered = None, None, 0
+        self.sink, self.sink_error = None, None
         self.chunks.clear()
         self.idle, self.total_at, self.head_at, self.last_read = idle, now + total, now + first_byte, now
         self.timer = self.loop.call_at(min(self.head_at, now + idle, self.total_at), self._on_timer)
@@ -129,10 +136,23 @@ class Connection(asyncio.Protocol):
                 raise self.error
             await self.wait()
 
+    def pause(self) -> None:
+        """Stop reading (the consumer is full); the idle timeout is not counted meanwhile."""
+        if not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        """Read again after a full sink was drained."""
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+
     def release(self) -> None:
         """Done with this response: back to the pool if it ended cleanly, else closed."""
         self._cancel_timer()
         if self.complete and self.keep_alive and not self.closed and not self.chunks:
+            self.resume()  # a full sink may have paused reading on the response's last bytes
             self.idle_since = self.loop.time()
             self.pool.idle.append(self)
         else:
@@ -212,6 +232,16 @@ class Connection(asyncio.Protocol):
             body = self.decoder.decompress(body)
             if not body:
                 return
+        sink = self.sink
+        if sink is not None:
+            try:
+                full = sink(body)
+            except BaseException as e:  # the consumer's failure, not the connection's: the relay re-raises it
+                self.sink, self.sink_error, full = None, e, True
+            if full:
+                self.pause()
+                self._wake()
+            return
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
