@@ -25,8 +25,18 @@ class SSEDecoder:
         self._data: list[str] = []
 
     def feed(self, chunk: bytes) -> list[Event]:
-        self._buf += chunk
+        buf = self._buf + chunk if self._buf else chunk
         out: list[Event] = []
+        if b"\r" not in buf:
+            # LF-only lines (Anthropic, OpenAI): one split instead of a find and a slice per line.
+            lines = buf.split(b"\n")
+            self._buf = lines.pop()  # the line not ended yet (b"" when the piece ended one)
+            for raw in lines:
+                ev = self._line(raw.decode("utf-8"))
+                if ev is not None:
+                    out.append(ev)
+            return out
+        self._buf = buf
         while True:
             cut = self._line_end()
             if cut is None:

@@ -75,20 +75,22 @@ class _Events:
     id / created / model of the chunks seen. Pass-through translators (OpenAI upstream, no
     gateway-applied stops) hand content events back as the upstream's own bytes."""
 
-    __slots__ = ("feed", "wants_usage", "held", "last_id", "last_created", "last_model")
+    __slots__ = ("passthrough", "feed", "wants_usage", "held", "last_id", "last_created", "last_model")
 
     def __init__(self, translator: Any, wants_usage: bool, model: str) -> None:
-        passthrough = getattr(translator, "feed_passthrough", None)
-        self.feed = (lambda data: passthrough(data, wants_usage)) if passthrough is not None else translator.feed
+        self.passthrough = getattr(translator, "feed_passthrough", None)
+        self.feed = translator.feed
         self.wants_usage = wants_usage
         self.held: dict[str, Any] | None = None
         self.last_id, self.last_created, self.last_model = None, None, model
 
     def render(self, data: bytes) -> bytes:
         """The SSE bytes for this read (b"" if it completed no event to forward)."""
-        chunks = self.feed(data)
+        chunks = self.passthrough(data, self.wants_usage) if self.passthrough is not None else self.feed(data)
         if not chunks:
             return b""
+        if len(chunks) == 1 and chunks[0].__class__ is bytes:
+            return chunks[0]  # type: ignore[return-value]  # one forwarded event: the common read
         parts = []
         for c in chunks:
             if c.__class__ is bytes:

@@ -16,6 +16,8 @@ import json
 import time
 from typing import Any
 
+import orjson
+
 from triage.providers.anthropic.errors import stream_error
 from triage.providers.anthropic.response import finish_reason, to_usage
 from triage.providers.base import ErrorClass, UpstreamError, Usage
@@ -63,7 +65,7 @@ class AnthropicStreamTranslator:
     def _event(self, ev: Event) -> list[dict[str, Any]]:
         if not ev.data:
             return []
-        payload = json.loads(ev.data)
+        payload = orjson.loads(ev.data)
         etype = payload.get("type") or ev.event
         if etype == "message_start":
             msg = payload.get("message") or {}
