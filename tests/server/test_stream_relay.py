@@ -78,3 +78,32 @@ def test_a_client_leaving_while_the_relay_is_paused_is_ledgered_499(fake, tmp_pa
             time.sleep(0.05)
     assert rows[0]["status"] == 499 and rows[0]["error_class"] == "client_closed_request"
     assert rows[0]["input_tokens"] == 0 or rows[0]["answered_model"] == "gpt-5.4-mini"
+
+
+def test_the_relay_is_only_used_behind_uvicorns_httptools_cycle():
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    from triage.server.asgi import raw_stream_cycle
+
+    async def plain_send(_msg):  # another server's send, or a wrapped one
+        pass
+
+    class Flow:
+        write_paused = False
+
+        async def drain(self):
+            pass
+
+    cycle = RequestResponseCycle.__new__(RequestResponseCycle)  # its state as uvicorn's send sets it
+    cycle.scope = {"method": "POST"}
+    cycle.transport, cycle.flow = object(), Flow()
+    cycle.response_started, cycle.response_complete, cycle.chunked_encoding, cycle.disconnected = True, False, True, False
+    assert raw_stream_cycle(plain_send) is None
+    assert raw_stream_cycle(cycle.send) is cycle
+    cycle.chunked_encoding = False  # a content-length body
+    assert raw_stream_cycle(cycle.send) is None
+    cycle.chunked_encoding, cycle.disconnected = True, True
+    assert raw_stream_cycle(cycle.send) is None
+    del cycle.flow  # internals renamed by another uvicorn
+    cycle.disconnected = False
+    assert raw_stream_cycle(cycle.send) is None

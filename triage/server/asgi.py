@@ -73,11 +73,15 @@ def raw_stream_cycle(send: Send) -> Any:
     cycle = getattr(send, "__self__", None)
     if cycle is None or _HttpToolsCycle is None or cycle.__class__ is not _HttpToolsCycle:
         return None
-    if not cycle.response_started or cycle.response_complete or cycle.chunked_encoding is not True or cycle.disconnected:
+    try:
+        usable = (
+            cycle.response_started and not cycle.response_complete and cycle.chunked_encoding is True
+            and not cycle.disconnected and cycle.scope.get("method") != "HEAD"
+            and cycle.transport is not None and hasattr(cycle.flow, "write_paused") and hasattr(cycle.flow, "drain")
+        )  # fmt: skip
+    except AttributeError:  # a uvicorn whose cycle looks different: the ASGI path
         return None
-    if getattr(cycle, "flow", None) is None or cycle.scope.get("method") == "HEAD":
-        return None
-    return cycle
+    return cycle if usable else None
 
 
 try:

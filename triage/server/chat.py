@@ -2,6 +2,8 @@
 
 read body -> validate -> plan (route) -> open upstream (with fallbacks) -> answer (JSON or
 SSE) -> account into the ledger record. The app records the ledger row whatever happens.
+An SSE body is relayed: written from the upstream connection's data_received straight to
+the client's transport (``relay``), or through ASGI ``send`` when that is not possible.
 """
 
 from __future__ import annotations
