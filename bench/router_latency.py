@@ -1,16 +1,28 @@
 #!/usr/bin/env python
-"""Latency of one routing decision of the default (learned) router: p50/p99 over real prompts.
+"""Latency of the learned router's part of a routing decision: p50/p99 over real prompts.
 
-    .venv/bin/python bench/router_latency.py [--n 3000]
+    .venv/bin/python bench/router_latency.py [--n 3000] [--catalog production|eval]
 
-Prompts are the first N items of ../shared/data/routing/mmlu_pro.dev.jsonl and
-llmrouter.train.jsonl, routed over the production-like pool below (unseen models placed by
-their arena prior). Loading the weights is excluded (done once per process).
+Prompts are the first N/2 items of ../shared/data/routing/mmlu_pro.dev.jsonl and of
+llmrouter.train.jsonl. With ``--catalog production`` (default) they are routed over the shipped
+catalog's 11 models exactly as the gateway does for ``model: "auto"`` with ``routing.router:
+learned``: the gateway's request features are computed first (not timed: the gateway does
+that for every request whatever the router), then timed are
+
+- ``estimator``: ``LearnedEstimator(features, eligible models)`` (the router's own cost: its
+  text features, the item-response forward pass for every model);
+- ``decide``: the whole ``decide()`` call with that estimator (filters, costs, the selection
+  rule, the explanation).
+
+``--catalog eval`` routes over a 4-model pool with ``choose`` (the harness's path). Loading the
+weights is excluded (done once per process). Timings are per call on one core of a shared
+machine: read p99 with that in mind.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -20,20 +32,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from triage.catalog.model import load_catalog  # noqa: E402
+from triage.config.settings import Policy  # noqa: E402
+from triage.routing.decide import decide  # noqa: E402
+from triage.routing.features import extract  # noqa: E402
 from triage.routing.learned import QualityModel, choose  # noqa: E402
+from triage.routing.learned.estimator import LearnedEstimator  # noqa: E402
 from triage.routing.pool import PoolModel  # noqa: E402
 
-POOL = [
+EVAL_POOL = [
     PoolModel("gpt-5.4", 2.5, 15.0, "gpt-5.1"),
     PoolModel("claude-sonnet-4-6", 3.0, 15.0, "claude-sonnet-4-5-20250929"),
     PoolModel("gemini-2.5-flash", 0.3, 2.5, "gemini-2.5-flash"),
     PoolModel("some-unrated-model", 0.1, 0.4),
 ]
+PROVIDERS = ("openai", "anthropic", "gemini")
+
+
+def percentiles(times: list[float]) -> tuple[float, float, float]:
+    times = sorted(times)
+    p = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+    return p(0.5), p(0.99), times[-1]
+
+
+def timed(fn, args_list) -> list[float]:
+    for a in args_list[:200]:  # warm-up
+        fn(*a)
+    out = []
+    gc.disable()
+    try:
+        for a in args_list:
+            t = time.perf_counter()
+            fn(*a)
+            out.append((time.perf_counter() - t) * 1e6)
+    finally:
+        gc.enable()
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--catalog", choices=("production", "eval"), default="production")
     args = ap.parse_args()
     data = ROOT.parent / "shared" / "data" / "routing"
     prompts = []
@@ -44,19 +84,25 @@ def main() -> int:
     t = time.perf_counter()
     qm = QualityModel.load_default()
     load = time.perf_counter() - t
-    for m in prompts[:200]:  # warm-up
-        choose(m, POOL, 0.9, quality_model=qm)
-    times = []
-    for m in prompts:
-        t = time.perf_counter()
-        choose(m, POOL, 0.9, quality_model=qm)
-        times.append((time.perf_counter() - t) * 1e6)
-    times.sort()
-    p = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
     chars = statistics.median(sum(len(x["content"]) for x in m) for m in prompts)
-    print(f"router decision over {len(times)} prompts (median {chars:.0f} chars): "
-          f"p50 {p(0.5):.0f} us, p99 {p(0.99):.0f} us, max {times[-1]:.0f} us; "
-          f"weights load {load * 1e3:.0f} ms")
+    head = f"over {len(prompts)} prompts (median {chars:.0f} chars); weights load {load * 1e3:.0f} ms"
+    if args.catalog == "eval":
+        times = timed(lambda m: choose(m, EVAL_POOL, 0.9, quality_model=qm), [(m,) for m in prompts])
+        p50, p99, mx = percentiles(times)
+        print(f"choose() on a {len(EVAL_POOL)}-model pool {head}: p50 {p50:.0f} us, p99 {p99:.0f} us, max {mx:.0f} us")
+        return 0
+    catalog = load_catalog(None)
+    models = catalog.models
+    est = LearnedEstimator(qm)
+    feats = [extract({"messages": m}) for m in prompts]
+    policy = Policy()
+    print(f"production catalog: {len(models)} models, {head}")
+    for name, fn, a in (
+        ("estimator", est, [(f, models) for f in feats]),
+        ("decide", lambda f: decide(f, models, policy, PROVIDERS, estimator=est), [(f,) for f in feats]),
+    ):
+        p50, p99, mx = percentiles(timed(fn, a))
+        print(f"  {name:10s} p50 {p50:5.0f} us   p99 {p99:5.0f} us   max {mx:6.0f} us")
     return 0
 
 

@@ -21,11 +21,14 @@ MSG = [{"role": "user", "content": "Prove that there are infinitely many primes 
 
 
 def test_select_extremes_and_tradeoff():
-    q, c = [0.9, 0.8, 0.3], [1.0, 0.1, 0.01]
+    q, c = [0.9, 0.85, 0.3], [1.0, 0.1, 0.01]
     assert select(q, c, 1.0, 1.0) == 0  # best predicted
     assert select(q, c, 0.0, 1.0) == 2  # cheapest
-    # t=0.9 -> lambda=1/9: 0.8-0.011 > 0.9-0.111 and > 0.3-0.001
+    # t=0.9 -> bar 0.81 (0.3 out); lambda=1/9: 0.85/0.9-0.011 = 0.933 > 1-0.111
     assert select(q, c, 0.9, 1.0) == 1
+    # 5.6% better for 0.1 of the reference cost (worth 1.1% at t=0.9): the best one
+    assert select(q, [0.2, 0.1, 0.01], 0.9, 1.0) == 0
+    assert select([0.9, 0.85, 0.3], [0.02, 0.01, 0.001], 0.95, 0.01) == 0  # 5.6% better for 1 ref: worth it
 
 
 def test_cost_never_rises_when_target_falls(qm):

@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--plots", metavar="DIR", help="draw one picture per dataset here")
+    ap.add_argument("--json-out", metavar="FILE", help="also write the JSON results here (with the table)")
     args = ap.parse_args(argv)
     data = Path(args.data)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -86,6 +87,8 @@ def main(argv: list[str]) -> int:
         if args.plots:
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             output.plot(rep, str(Path(args.plots) / f"{stem}.png"))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results) + "\n")
     if args.format == "json":
         sys.stdout.write(json.dumps(results) + "\n")
     else:

@@ -16,7 +16,8 @@ import numpy as np
 
 from triage.eval import seed_keywords as seed
 from triage.eval.data import Dataset
-from triage.routing.learned import QualityModel, expected_costs, reference_cost, select
+from triage.routing.decide import reference_cost, value_order
+from triage.routing.learned import QualityModel, expected_costs
 
 BASELINES = ("random", "oracle", "seed_keywords", "cheapest")
 PRODUCT_ROUTERS = ("learned",)
@@ -68,10 +69,9 @@ def predict_learned(ds: Dataset, qm: QualityModel) -> np.ndarray:
 
 def run_learned(ds: Dataset, predictions: np.ndarray, qm: QualityModel | None,
                 name: str = "learned") -> RouterRun:
-    """Sweep the quality target over ``TARGETS`` with the production decision rule."""
+    """Sweep the quality target over ``TARGETS`` with the production decision rule
+    (``decide.value_order``, the function the gateway's ``decide`` calls)."""
     costs = router_costs(ds, qm)
     ref = reference_cost(ds.models)
-    rows = [
-        [select(predictions[i], costs[i], t, ref) for i in range(len(ds))] for t in TARGETS
-    ]
+    rows = [[value_order(predictions[i], costs[i], t, ref)[0] for i in range(len(ds))] for t in TARGETS]
     return RouterRun(name, np.asarray(rows))

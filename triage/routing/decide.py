@@ -4,10 +4,13 @@
    every hard requirement (tools, images, JSON mode, reasoning, context length). Each model
    left out gets its reason.
 2. Estimate each remaining model's quality on this request (a ``QualityEstimator``: the
-   learned router when its weights are shipped, the catalog's capability scores otherwise).
-3. Keep those whose predicted quality reaches ``quality_target`` x the best candidate's, and
-   take the lowest *expected total cost*: input + expected output (+ hidden reasoning)
-   tokens at the catalog's prices.
+   catalog's capability scores, or the learned router; ``routing.router`` chooses).
+3. Keep those whose predicted quality reaches ``quality_target`` x the best candidate's (the
+   bar), and among them take (``value_order``) the lowest *expected total cost* (input +
+   expected output (+ hidden reasoning) tokens at the catalog's prices), or, for an estimator
+   whose ``selection`` is ``"value"`` (the learned router), the best value: relative predicted
+   quality minus ``(1 - t)/t`` x expected cost in units of a typical request on the dearest
+   eligible model. The evaluation harness (``triage eval``) measures this same function.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class Decision:
     provider: str
     features: RequestFeatures
     reason: str
-    candidates: tuple[Candidate, ...]  # those meeting the bar, cheapest first
+    candidates: tuple[Candidate, ...]  # those meeting the bar, best first (``value_order``: cheapest or best value)
     rejected: dict[str, str] = field(default_factory=dict)
     baseline_model: str | None = None
     baseline_expected_cost: float | None = None
@@ -153,8 +156,36 @@ def pick_baseline(models: Sequence[CatalogModel], policy: Policy, providers: Seq
     return max(configured, key=lambda m: (m.capability_for("general"), m.output_per_mtok))
 
 
-def _cost_order(c: Candidate) -> tuple[float, float]:
-    return (c.expected_cost, -c.predicted_quality)
+TYPICAL_TOKENS = 300.0  # a typical request, in and out: the unit of cost of ``value_order``
+
+
+def reference_cost(models: Sequence) -> float:
+    """USD of a typical request (300 tokens in, 300 out) on the dearest of ``models`` (anything
+    with ``input_per_mtok`` / ``output_per_mtok``)."""
+    return max((m.input_per_mtok + m.output_per_mtok) * TYPICAL_TOKENS / 1e6 for m in models)
+
+
+def value_order(qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float,
+                rule: str = "value") -> list[int]:
+    """The selection rule, shared by ``decide`` and the evaluation harness: indices of the models
+    whose predicted quality reaches ``target`` x the best, best first. ``rule="cheapest"``:
+    cheapest first (ties: better). ``rule="value"``: best value first, where value =
+    quality / best quality - (1 - target) / target x cost / ``ref_cost`` (ties: cheaper).
+
+    At target 1 only the best predicted models pass; at 0 every model passes and the cheapest
+    comes first. In between a model is worth ``ref_cost`` more than another only if it is
+    predicted (1 - t)/t better relative to the best (at 0.9: 11%). A higher target never
+    picks a cheaper model (the bar only rises and the price of quality only falls)."""
+    best = max(qualities)
+    cut = target * best - 1e-12
+    if rule == "cheapest":
+        return sorted((i for i, q in enumerate(qualities) if q >= cut), key=lambda i: (costs[i], -qualities[i]))
+    if target <= 0.0:
+        lam, scale = 1e18, 0.0
+    else:
+        lam, scale = (1.0 - target) / target / max(ref_cost, 1e-15), 1.0 / best if best > 0 else 0.0
+    passing = [i for i, q in enumerate(qualities) if q >= cut]
+    return sorted(passing, key=lambda i: (lam * costs[i] - scale * qualities[i], costs[i]))
 
 
 def decide(
@@ -191,11 +222,13 @@ def decide(
                   q, m.capability_for(task))
         for m, q in zip(eligible, quality)
     ]  # fmt: skip  (expected_cost inlined)
-    cut = bar - 1e-12
-    passing = sorted((c for c in scored if c.predicted_quality >= cut), key=_cost_order)
-    for c in scored:
-        if c.predicted_quality < cut:
-            rejected[c.model] = f"predicted quality {c.predicted_quality:.2f} below the bar {bar:.2f}"
+    rule = getattr(estimator, "selection", "cheapest")
+    order = value_order(quality, [c.expected_cost for c in scored], target, reference_cost(eligible), rule)
+    passing = [scored[i] for i in order]
+    if len(passing) < len(scored):
+        for c in scored:
+            if c.predicted_quality < bar - 1e-12:
+                rejected[c.model] = f"predicted quality {c.predicted_quality:.2f} below the bar {bar:.2f}"
     chosen = passing[0]
 
     baseline = st.baseline
@@ -211,7 +244,7 @@ def decide(
     reason = (
         f"{f.task_type} request of difficulty {f.difficulty:.2f} ({'; '.join(f.signals[:2])})"
         + (f", needing {', '.join(needs)}" if needs else "")
-        + f": {chosen.model} is the cheapest of {len(passing)} of {len(eligible)} eligible models predicted to reach"
+        + f": {chosen.model} is the {'best value for its cost' if rule == 'value' else 'cheapest'} of {len(passing)} of {len(eligible)} eligible models predicted to reach"
         f" {target:.0%} of the best quality (predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
         f" expected ${chosen.expected_cost:.6f}"
         + (f" vs ${b_cost:.6f} on {baseline.name}." if baseline and b_cost is not None else ".")

@@ -3,6 +3,8 @@
 ``decide`` asks an estimator for each eligible catalog model's chance of doing a request
 well; this adapter answers with ``QualityModel.predict`` on the request's messages. It keeps
 the catalog-model -> ``PoolModel`` conversions it has made (per instance: the gateway owns one).
+The gateway's own task type and difficulty of the request (already computed) are passed on:
+the model reads them as prior cues.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ from triage.routing.pool import PoolModel
 
 
 class LearnedEstimator:
+    # decide's selection rule for these predictions: the one ``triage eval`` measures
+    # (``decide.value_order``, "value"), not "cheapest within the bar"
+    selection = "value"
+
     def __init__(self, model: QualityModel) -> None:
         self.model = model
         self._pool: dict[str, tuple[CatalogModel, PoolModel]] = {}
+        # eligible-model lists seen (by identity) -> (the models, their PoolModels): a gateway
+        # has a handful of them (per configuration and request requirements)
+        self._pools: dict[tuple[int, ...], tuple[tuple[CatalogModel, ...], tuple[PoolModel, ...]]] = {}
 
     def _as_pool(self, m: CatalogModel) -> PoolModel:
         hit = self._pool.get(m.name)
@@ -26,5 +35,16 @@ class LearnedEstimator:
             hit = self._pool[m.name] = (m, m.as_pool_model())
         return hit[1]
 
+    def pool(self, models: Sequence[CatalogModel]) -> tuple[PoolModel, ...]:
+        key = tuple(map(id, models))
+        hit = self._pools.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], models)):
+            if len(self._pools) >= 256:
+                self._pools.clear()
+            hit = self._pools[key] = (tuple(models), tuple(self._as_pool(m) for m in models))
+        return hit[1]
+
     def __call__(self, features: RequestFeatures, models: Sequence[CatalogModel]) -> list[float]:
-        return self.model.predict(list(features.messages), [self._as_pool(m) for m in models])
+        qm = self.model
+        return qm.predict_item(qm.item(features.messages, features.task_type, features.difficulty),
+                               self.pool(models), features.task_type, features.difficulty)

@@ -1,9 +1,15 @@
 """The quality model at run time: predicted chance of success of each pool model on a request.
 
 Owns reading the shipped weights (``triage/data/router/weights.json`` + ``arena.json``) and the
-forward pass of the item-response model fitted by ``train.py``; pure Python, no work at import.
-An instance keeps a small cache of per-pool skill vectors (pools are few and immutable);
-there is no module-level state.
+forward pass of the item-response model fitted by ``train.py``:
+
+    P(model m does the request well) = sigmoid(a_m(task) - b + u_m . t)
+
+where ``[b, t]`` (difficulty, task coordinates) is linear in the prompt's features and the
+gateway's cues (task type, difficulty), ``a_m(task)`` is the model's arena rating for the task
+type mapped to a skill (+ its own correction if the training data had it) and ``u_m`` shared
+loadings (+ that correction). Pure Python, no work at import; an instance keeps a small cache of
+per-pool skill vectors (pools are few and immutable); there is no module-level state.
 """
 
 from __future__ import annotations
@@ -12,13 +18,22 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
+from operator import mul
 
 from triage.routing.learned import features as feat
-from triage.routing.learned.prior import prior_vectors
+from triage.routing.learned.prior import TASKS, prior_vectors, task_ratings
 from triage.routing.pool import PoolModel
 
 _DATA_PACKAGE = "triage"
 _DATA_DIR = "data/router"
+
+
+def gateway_cues(messages: list[dict]) -> tuple[str, float]:
+    """The gateway's own (task type, difficulty) of a request (``triage.routing.features``)."""
+    from triage.routing.features import extract
+
+    f = extract({"messages": messages})
+    return f.task_type, f.difficulty
 
 
 def _sigmoid(x: float) -> float:
@@ -32,46 +47,67 @@ class QualityModel:
     """Expected quality in [0, 1] of each model of a pool on a request (see ``predict``)."""
 
     def __init__(self, weights: Mapping, arena: Mapping[str, Mapping[str, float]]):
-        self.rank = int(weights["rank"])
-        self.known: dict[str, int] = {k: i for i, k in enumerate(weights["known_models"])}
-        self._icpt = list(weights["intercepts"])
-        self._width = len(self.known) + self.rank
-        self.vocab: dict[str, list[float]] = weights["vocab"]
+        if weights.get("format") != 2:
+            raise ValueError(f"router weights format {weights.get('format')} (expected 2): rebuild them")
+        self.rank = r = int(weights["rank"])
+        self.vocab: dict[bytes, tuple[float, ...]] = {
+            k.encode("utf-8"): tuple(v) for k, v in weights["vocab"].items()
+        }
         dense = weights["dense"]
-        self._dmean = list(dense["mean"])
-        self._dstd = list(dense["std"])
-        self._dW = [list(r) for r in dense["W"]]
-        self._P = [list(r) for r in weights["prior"]["P"]]
+        nd = len(feat.DENSE_NAMES)
+        mean, std, W = dense["mean"], dense["std"], dense["W"]
+        # standardisation folded into the weights: h += sum_k v_k * W_k / std_k - mean_k * W_k / std_k
+        self._dcols = [tuple(W[k][j] / std[k] for k in range(nd)) for j in range(r + 1)]
+        bias = [dense["bias"][j] - sum(mean[k] * W[k][j] / std[k] for k in range(nd)) for j in range(r + 1)]
+        self._bias = bias
+        self._task = {t: tuple(W[nd + i]) for i, t in enumerate(TASKS)}
+        lo, hi = weights["t_range"]
+        self._t_range = list(zip(lo, hi))
+        self.cue_weight = float(weights["cue"]["weight"])
+        self.cue_center = float(weights["cue"]["center"])
+        self._pa = list(weights["prior"]["a"])
+        self.seen: dict[str, list[float]] = dict(weights.get("seen", {}))
         self.price_slope = float(weights["price_slope"])
         self.arena = arena
+        disc = weights["discrimination"]
+        self.disc_gain, self.disc_level = float(disc["gain"]), float(disc["level"])
+        self.disc_threshold = float(disc["threshold"])
+        self._dmean = mean[:nd]
+        self._dstd = std[:nd]
         self._length = {k: list(v) for k, v in weights.get("output_length", {}).items()}
-        self._pool_cache: dict[tuple[PoolModel, ...], list[tuple[int, list[float]]]] = {}
+        self._pool_cache: dict[tuple[PoolModel, ...], list[tuple[dict[str, float], tuple[float, ...]]]] = {}
+        self._last: tuple[Sequence[PoolModel], list] | None = None
 
     @classmethod
     def load_default(cls) -> "QualityModel":
-        """Read the weights shipped in the package (a few MB: callers should keep the result)."""
+        """Read the weights shipped in the package (callers should keep the result)."""
         base = resources.files(_DATA_PACKAGE).joinpath(_DATA_DIR)
         weights = json.loads(base.joinpath("weights.json").read_text(encoding="utf-8"))
         arena = json.loads(base.joinpath("arena.json").read_text(encoding="utf-8"))
         return cls(weights, arena["ratings"])
 
     # ---- what the prompt asks
-    def features(self, messages: list[dict]) -> list[float]:
-        """Prompt scores: one logit per model seen in training, then ``rank`` item-response
-        coordinates (what the prompt asks and how hard it is) used for any other model."""
+    def item(self, messages: list[dict], task: str | None = None, difficulty: float | None = None) -> list[float]:
+        """``[b, t_1..t_r]``: the request's difficulty and task coordinates. ``task`` and
+        ``difficulty`` are the gateway's cues (computed here when not given)."""
+        if task is None or difficulty is None:
+            task, difficulty = gateway_cues(messages)
         keys, dense = feat.extract(messages)
-        vocab = self.vocab
-        rows = [vocab[k] for k in keys if k in vocab]
+        get = self.vocab.get
+        rows = list(filter(None, map(get, keys)))  # rows are non-empty tuples
+        h = [b + sum(map(mul, dense, col)) for b, col in zip(self._bias, self._dcols)]
         if rows:
             w = 1.0 / math.sqrt(len(rows))
-            acc = [w * sum(col) for col in zip(*rows)]
-        else:
-            acc = [0.0] * self._width
-        for i, v in enumerate(dense):
-            z = (v - self._dmean[i]) / self._dstd[i]
-            if z:
-                acc = [a + z * b for a, b in zip(acc, self._dW[i])]
-        return acc
+            h = [a + w * s for a, s in zip(h, map(sum, zip(*rows)))]
+        tw = self._task.get(task)
+        if tw is not None:
+            h = [a + b for a, b in zip(h, tw)]
+        out = [lo if v < lo else hi if v > hi else v for v, (lo, hi) in zip(h, self._t_range)]
+        out[0] += self.cue_weight * (difficulty - self.cue_center)
+        return out
+
+    def features(self, messages: list[dict]) -> list[float]:
+        return self.item(messages)
 
     def output_tokens(self, messages: list[dict], model: PoolModel) -> float | None:
         """Predicted answer length of a model seen with measured answers in training, else None."""
@@ -85,39 +121,52 @@ class QualityModel:
         return math.expm1(s)
 
     # ---- what each model can do
-    def skills(self, models: Sequence[PoolModel]) -> list[tuple[int, list[float]]]:
-        """Per model: (index of its own regression, -1 if unseen) and its prior
-        ``[a, u_1..u_r]`` from arena ratings or price."""
+    def skills(self, models: Sequence[PoolModel]) -> list[tuple[dict[str, float], tuple[float, ...]]]:
+        """Per model ``({task type: a_m}, u_m)``: its level per task type from its arena rating of
+        that task (or its price), plus its own correction when the training data had it."""
+        last = self._last
+        if last is not None and last[0] is models and type(models) is tuple:  # the same (immutable) pool again
+            return last[1]
         key = tuple(models)
         cached = self._pool_cache.get(key)
         if cached is not None:
+            self._last = (models, cached)
             return cached
         priors = prior_vectors(models, self.arena, self.price_slope)
         out = []
         for m, f in zip(models, priors):
-            idx = self.known.get((m.arena_name or m.name).lower(), self.known.get(m.name.lower(), -1))
-            theta = [sum(f[k] * self._P[k][j] for k in range(len(f))) for j in range(self.rank + 1)]
-            out.append((idx, theta))
-        if any(idx < 0 for idx, _ in out):
-            # an unseen model is placed by its prior; put every model on that same scale
-            out = [(-1, theta) for _, theta in out]
-        if len(self._pool_cache) < 64:
-            self._pool_cache[key] = out
+            a = [self._pa[0] + self._pa[1] * z for z in task_ratings(f)]
+            u: tuple[float, ...] = ()  # only seen models have their own task loadings
+            delta = self.seen.get((m.arena_name or m.name).lower())
+            if delta is not None:
+                a = [x + delta[0] for x in a]
+                u = tuple(delta[1:])
+            out.append((dict(zip(TASKS, a)), u))
+        if len(self._pool_cache) >= 64:
+            self._pool_cache.clear()
+        self._pool_cache[key] = out
+        self._last = (models, out)
         return out
 
-    def predict_from_features(self, h: Sequence[float], models: Sequence[PoolModel]) -> list[float]:
+    def predict_item(self, h: Sequence[float], models: Sequence[PoolModel], task: str = "general",
+                     difficulty: float = 0.0) -> list[float]:
+        """From ``item``'s ``h``: a hard request (gateway difficulty above the threshold)
+        spreads the models' skills apart (``discrimination``)."""
+        b, t = h[0], h[1:]
+        lv = self.disc_level
+        al = 1.0 + self.disc_gain * max(0.0, difficulty - self.disc_threshold)
         out = []
-        nk = len(self.known)
-        for idx, theta in self.skills(models):
-            if idx >= 0:
-                s = self._icpt[idx] + h[idx]
-            else:
-                s = theta[0]
-                for j in range(self.rank):
-                    s += theta[j + 1] * h[nk + j]
-            out.append(_sigmoid(s))
+        exp = math.exp
+        for a, u in self.skills(models):
+            s = lv + al * (a[task] if task in a else a["general"]) - al * lv - b
+            if u:
+                s += sum(map(mul, u, t))
+            out.append(1.0 / (1.0 + exp(-s)) if s >= 0 else 1.0 - 1.0 / (1.0 + exp(s)))
         return out
 
-    def predict(self, messages: list[dict], models: Sequence[PoolModel]) -> list[float]:
+    def predict(self, messages: list[dict], models: Sequence[PoolModel], task: str | None = None,
+                difficulty: float | None = None) -> list[float]:
         """Expected quality in [0,1] of each model on this request (OpenAI chat messages)."""
-        return self.predict_from_features(self.features(messages), models)
+        if task is None or difficulty is None:
+            task, difficulty = gateway_cues(messages)
+        return self.predict_item(self.item(messages, task, difficulty), models, task, difficulty)

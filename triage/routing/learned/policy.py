@@ -1,17 +1,10 @@
-"""The routing decision: trade predicted quality against cost at a rate set by the quality target.
+"""The learned router outside the gateway: ``choose`` a model of a pool for a request.
 
-``quality_target`` t in [0, 1] sets the price of quality: the chosen model maximises
-
-    predicted quality  -  lambda x (expected cost of this request / reference cost),
-    lambda = (1 - t) / t,
-
-where the reference cost is what a typical request (300 tokens in, 300 out) costs on the
-pool's most expensive model. So at t = 0.9 a model is worth paying the whole reference cost
-for only if it adds at least 0.11 of predicted quality (a probability of success), and a
-model is never chosen over the predicted-best one if it loses more than (1-t)/t of quality
-per reference cost saved. t = 1 picks the model predicted best (ties: cheaper); t -> 0 the
-cheapest. This Lagrangian rule is the cost-optimal policy for calibrated predictions: for
-any budget, no other per-request rule gets more expected quality for the same spend.
+The selection rule is the gateway's own (``triage.routing.decide.value_order``): among the
+models predicted to reach ``quality_target`` x the best predicted quality, the best value,
+quality relative to the best minus ``(1 - t)/t`` x expected cost / reference cost (a typical
+300-in/300-out request on the pool's dearest model). The evaluation harness and ``decide``
+call the same function, so what is measured is what the gateway does.
 """
 
 from __future__ import annotations
@@ -19,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from triage.routing.decide import reference_cost, value_order
 from triage.routing.learned.model import QualityModel
-from triage.routing.learned.prior import TYPICAL_OUTPUT_TOKENS, blended_price
+from triage.routing.learned.prior import TYPICAL_OUTPUT_TOKENS
 from triage.routing.pool import PoolModel
 
 
@@ -61,24 +55,9 @@ def expected_costs(
     return out
 
 
-def reference_cost(models: Sequence[PoolModel]) -> float:
-    """Cost of a typical request (300 in, 300 out) on the pool's most expensive model."""
-    return max(blended_price(m) for m in models)
-
-
-def select(
-    qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float
-) -> int:
-    """Index maximising quality - (1-t)/t x cost/ref_cost (ties: cheaper)."""
-    if target <= 0:
-        return min(range(len(costs)), key=lambda i: (costs[i], -qualities[i]))
-    lam = (1.0 - min(target, 1.0)) / target / max(ref_cost, 1e-15)
-    best, chosen = float("-inf"), -1
-    for i, (q, c) in enumerate(zip(qualities, costs)):
-        u = q - lam * c
-        if u > best + 1e-12 or (abs(u - best) <= 1e-12 and c < costs[chosen]):
-            best, chosen = u, i
-    return chosen
+def select(qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float) -> int:
+    """Index of the chosen model (``value_order``'s first)."""
+    return value_order(qualities, costs, min(max(target, 0.0), 1.0), ref_cost)[0]
 
 
 def choose(

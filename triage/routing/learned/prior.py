@@ -21,6 +21,18 @@ FEATURE_NAMES = ("bias", "full", *(c + "-full" for c in CATEGORIES))
 CENTER = 1250.0
 SCALE = 100.0
 TYPICAL_OUTPUT_TOKENS = 300.0
+# the arena category that rates a model's skill at each of the gateway's task types
+TASKS = ("coding", "reasoning", "analysis", "simple_qa", "creative", "general")
+TASK_CATEGORY = {"coding": "coding", "reasoning": "math", "analysis": "expert", "simple_qa": "full",
+                 "creative": "creative_writing", "general": "full"}
+
+
+def task_ratings(vec: Sequence[float]) -> list[float]:
+    """A prior vector -> the model's z rating for each task type (``TASKS`` order): the rating of
+    the task's arena category, its overall rating where that category is missing."""
+    zf = vec[1]
+    dev = dict(zip(CATEGORIES, vec[2:]))
+    return [zf + dev.get(TASK_CATEGORY[t], 0.0) for t in TASKS]
 
 
 def read_arena_csv(path: str | Path) -> dict[str, dict[str, float]]:

@@ -1,0 +1,120 @@
+"""The learned quality model on the production catalog: shipped weights, calibration, the
+gateway's cues, and the decision being the one the evaluation harness measures."""
+
+from __future__ import annotations
+
+import json
+import random
+from importlib import resources
+
+import pytest
+
+from triage.catalog.model import load_catalog
+from triage.config.settings import Policy
+from triage.routing.decide import decide, reference_cost, value_order
+from triage.routing.features import extract
+from triage.routing.learned import QualityModel, choose
+from triage.routing.learned import features as feat
+from triage.routing.learned.estimator import LearnedEstimator
+
+CATALOG = load_catalog(None)
+FAMILIES = [
+    ("gpt-5.4", "gpt-5.4-mini", "gpt-5.4-nano"),
+    ("claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5"),
+    ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"),
+]
+GENERAL = ["hi there", "What is the capital of Australia?", "Give me three ideas for a team offsite.",
+           "Summarize the plot of Hamlet in two sentences."]
+
+
+@pytest.fixture(scope="module")
+def qm() -> QualityModel:
+    return QualityModel.load_default()
+
+
+def _msgs(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+def test_shipped_weights_are_small_and_carry_their_provenance() -> None:
+    base = resources.files("triage").joinpath("data/router")
+    assert len(base.joinpath("weights.json").read_bytes()) < 10_000_000
+    prov = json.loads(base.joinpath("provenance.json").read_text())
+    assert prov["built"] and prov["command"].startswith("python scripts/train_router.py")
+    assert all(len(h) == 64 for h in prov["data_files"].values())
+    assert "routing/mmlu_pro.train.jsonl" in prov["data_files"]
+    assert not any("dev" in f or "routellm" in f for f in prov["data_files"])  # measuring files only
+
+
+@pytest.mark.parametrize("prompt", GENERAL)
+def test_a_frontier_model_is_never_predicted_below_its_smaller_sibling(qm: QualityModel, prompt: str) -> None:
+    est = LearnedEstimator(qm)
+    f = extract({"messages": _msgs(prompt)})
+    q = dict(zip([m.name for m in CATALOG.models], est(f, CATALOG.models)))
+    for family in FAMILIES:
+        ranked = [q[n] for n in family]
+        assert ranked == sorted(ranked, reverse=True), (prompt, family, ranked)
+
+
+def test_predictions_are_probabilities_and_an_everyday_prompt_is_likely_done_well(qm: QualityModel) -> None:
+    pool = [m.as_pool_model() for m in CATALOG.models]
+    q = qm.predict(_msgs("What is the capital of Australia?"), pool)
+    assert all(0.0 < x < 1.0 for x in q)
+    assert min(q) > 0.5, q  # "hi there"-class prompts: every current model is more likely right than wrong
+
+
+def test_a_harder_request_lowers_every_prediction_and_spreads_the_models(qm: QualityModel) -> None:
+    pool = [m.as_pool_model() for m in CATALOG.models]
+    msgs = _msgs("Write a function that parses a date string.")
+    easy = qm.predict(msgs, pool, "coding", 0.2)
+    hard = qm.predict(msgs, pool, "coding", 0.9)
+    assert all(h < e for h, e in zip(hard, easy))
+    names = [m.name for m in pool]
+    top, low = names.index("claude-opus-4-6"), names.index("gemini-2.5-flash-lite")
+    assert hard[top] - hard[low] > easy[top] - easy[low]
+
+
+def test_the_estimator_reads_the_gateways_own_cues(qm: QualityModel) -> None:
+    est = LearnedEstimator(qm)
+    body = {"messages": _msgs("Find the race condition in this 5000-line codebase; the worker double-charges.")}
+    f = extract(body)
+    pool = [m.as_pool_model() for m in CATALOG.models]
+    assert est(f, CATALOG.models) == qm.predict(body["messages"], pool, f.task_type, f.difficulty)
+    assert est(f, CATALOG.models) == qm.predict(body["messages"], pool)  # computed alike when not given
+
+
+def test_features_are_bounded_and_keep_words_of_any_script() -> None:
+    keys, dense = feat.extract(_msgs("Combien coûte 12 € ? Prix: 3,50 x=y"))
+    assert b"co\xc3\xbbte" in keys and b"00" in keys and b"0" in keys and b"=" in keys
+    assert len(dense) == len(feat.DENSE_NAMES)
+    long_keys, _ = feat.extract(_msgs("word " * 100_000 + "tail"))
+    assert len(long_keys) < 10 and b"tail" in long_keys
+
+
+def test_value_order_never_picks_a_cheaper_model_for_a_higher_target() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(2, 8)
+        q = [rng.random() for _ in range(n)]
+        c = [rng.random() for _ in range(n)]
+        picks = [c[value_order(q, c, t, 0.5)[0]] for t in (0.0, 0.2, 0.5, 0.8, 0.9, 0.95, 1.0)]
+        assert picks == sorted(picks)
+        assert value_order(q, c, 1.0, 0.5)[0] == max(range(n), key=lambda i: (q[i], -c[i]))
+        assert value_order(q, c, 0.0, 0.5)[0] == min(range(n), key=lambda i: (c[i], -q[i]))
+
+
+@pytest.mark.parametrize("prompt", ["Write a haiku about autumn rain.", "Prove that sqrt(2) is irrational.",
+                                    "Compare PostgreSQL and MongoDB for a product catalog."])
+def test_decide_and_the_harness_path_make_the_same_choice(qm: QualityModel, prompt: str) -> None:
+    """``decide`` (production) and ``choose`` (what ``triage eval`` sweeps) share the rule: with
+    the same costs they pick the same model."""
+    providers = ("anthropic", "gemini")  # no hidden reasoning factor: the same cost formula
+    models = [m for m in CATALOG.models if m.provider in providers]
+    f = extract({"messages": _msgs(prompt)})
+    for target in (0.5, 0.9, 0.97):
+        d = decide(f, CATALOG.models, Policy(), providers, quality_target=target, estimator=LearnedEstimator(qm))
+        assert d.candidates[0].model == d.model
+        pool = [m.as_pool_model() for m in models]
+        ch = choose(_msgs(prompt), pool, target, output_tokens=f.expected_output_tokens, quality_model=qm)
+        assert ch.model == d.model, (target, d.reason, ch.reason)
+        assert reference_cost(pool) == reference_cost(models)
