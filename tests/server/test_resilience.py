@@ -45,6 +45,8 @@ def test_auto_falls_back_to_the_next_capable_model_and_costs_the_one_that_answer
     assert r.model == sent[1] == raw.headers["x-triage-model"] == info["selected_model"]
     assert [a["outcome"] for a in info["attempts"]] == ["server_error", "ok"]
     assert rows[0]["attempts"] == 2 and rows[0]["answered_model"] == sent[1] and rows[0]["chosen_model"] == sent[0]
+    assert [(a["model"], a["outcome"]) for a in json.loads(rows[0]["attempt_log"])] == [(sent[0], "server_error"), (sent[1], "ok")]
+    assert raw.headers["x-triage-attempts"] == f"{sent[0]}=server_error, {sent[1]}=ok"
     from triage.catalog.model import load_catalog
 
     m = load_catalog().get(sent[1])

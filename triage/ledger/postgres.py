@@ -37,6 +37,8 @@ class PostgresStore(ObserveQueries):
         with self._lock, self._conn.transaction():
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
             self._conn.execute(sql.CREATE_TABLE)
+            for column, kind in sql.ADDED_COLUMNS:
+                self._conn.execute(f"ALTER TABLE requests ADD COLUMN IF NOT EXISTS {column} {kind}")
             for stmt in sql.CREATE_INDEXES:
                 self._conn.execute(stmt)
         self._insert = sql.insert_sql("%s")

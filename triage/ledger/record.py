@@ -31,6 +31,7 @@ class LedgerRecord:
     status: int = 0  # HTTP status sent to the client
     error_class: str | None = None
     attempts: int = 1
+    attempt_log: str | None = None  # JSON list of every attempt: model, provider, outcome, status, ms
     api_key_id: str | None = None  # a short hash of the client's gateway key, never the key
     prompt: str | None = None  # only when the user turned prompt storage on
 

@@ -18,6 +18,9 @@ CREATE_TABLE = (
 )
 CREATE_INDEXES = ("CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts)",)
 
+# Columns added after the first schema: a ledger created by an older version gets them on open.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("attempt_log", "TEXT"),)
+
 TOTALS = (
     "COUNT(*) AS requests, "
     "SUM(CASE WHEN status >= 400 OR status = 0 THEN 1 ELSE 0 END) AS errors, "

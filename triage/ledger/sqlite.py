@@ -32,6 +32,10 @@ class SQLiteStore(ObserveQueries):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(sql.CREATE_TABLE)
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(requests)")}
+            for column, kind in sql.ADDED_COLUMNS:
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE requests ADD COLUMN {column} {kind}")
             for stmt in sql.CREATE_INDEXES:
                 self._conn.execute(stmt)
             self._conn.commit()

@@ -146,6 +146,7 @@ class TriageApp:
             if ctx.plan is not None and ctx.plan.attempts:
                 last = ctx.plan.attempts[-1]
                 rec.attempts = len(ctx.plan.attempts)
+                rec.attempt_log = orjson.dumps(ctx.plan.attempts).decode()
                 rec.provider = rec.provider or last["provider"]
             await self.send_error(ctx, send, surface, e)
         except BodyTooLargeError:

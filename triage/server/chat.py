@@ -24,8 +24,11 @@ from triage.server.validate import parse_json_object, quality_override, validate
 from triage.upstream.client import UpstreamResponse
 
 
-def response_headers(request_id: str, target: engine.Target) -> dict[str, str]:
-    return {"x-request-id": request_id, "x-triage-model": target.model, "x-triage-provider": target.provider.name}
+def response_headers(request_id: str, target: engine.Target, attempts: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    h = {"x-request-id": request_id, "x-triage-model": target.model, "x-triage-provider": target.provider.name}
+    if attempts and len(attempts) > 1:  # fallbacks happened: every attempt and its outcome
+        h["x-triage-attempts"] = ", ".join(f"{a['model']}={a['outcome']}" for a in attempts)
+    return h
 
 
 async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
@@ -52,7 +55,7 @@ async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, s
 async def answer(gw: Gateway, ctx: RequestContext, send: Send, p: engine.Plan, body: dict[str, Any], stream: bool) -> None:
     rec = ctx.rec
     target, adapter, resp = await engine.start(gw, ctx, p, body, stream)
-    out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
+    out_headers = {**ctx.extra, **response_headers(rec.request_id, target, p.attempts)}
 
     if not stream:
         try:

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from triage.ledger.record import LedgerRecord
 from triage.providers.base import ProviderAdapter, StreamTranslator, UpstreamError, Usage
 from triage.providers.registry import adapter_for
@@ -208,6 +210,8 @@ def account(gw: Gateway, rec: LedgerRecord, p: Plan, target: Target, usage: Usag
     rec.cache_write_tokens = usage.cache_write_tokens
     rec.reasoning_tokens = usage.reasoning_tokens
     rec.attempts = len(p.attempts) or 1
+    if len(p.attempts) > 1:
+        rec.attempt_log = orjson.dumps(p.attempts).decode()
     entry = target.entry
     cost = entry.cost(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cache_write_tokens) if entry else 0.0
     rec.cost_usd = cost

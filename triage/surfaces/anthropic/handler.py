@@ -106,7 +106,7 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
         p.targets, p.attempts = p.targets[1:], [failed]
     ctx.plan = p
     target, adapter, resp = await engine.start(gw, ctx, p, internal, stream)
-    out_headers = {**ctx.extra, **response_headers(rec.request_id, target)}
+    out_headers = {**ctx.extra, **response_headers(rec.request_id, target, p.attempts)}
     if not stream:
         try:
             data = await resp.read()
