@@ -27,22 +27,32 @@ class OpenAIStreamTranslator:
         self.done = False
         self._seen = False  # passthrough: the first event was parsed
 
-    def feed_passthrough(self, data: bytes, keep_usage: bool) -> list[bytes | dict[str, Any]]:
-        """Like ``feed``, but an ordinary content event comes back as its own bytes
-        (``data: {...}\n\n``, ready to forward). A trailing ``"usage":null`` member is cut
-        from it unless ``keep_usage``; events that need more come back parsed, as in ``feed``."""
+    def _split(self, data: bytes) -> list[bytes]:
+        """The events that ``data`` completes (LF or CRLF framing); a partial one is kept."""
         buf = self._buf + data if self._buf else data
-        out: list[bytes | dict[str, Any]] = []
+        events: list[bytes] = []
         start = 0
         while True:
             end = buf.find(b"\n\n", start)
             if end < 0:
+                # Some servers frame with \r\n\r\n.
                 end = buf.find(b"\r\n\r\n", start)
                 if end < 0:
                     break
-                event, start = buf[start:end], end + 4
+                events.append(buf[start:end])
+                start = end + 4
             else:
-                event, start = buf[start:end], end + 2
+                events.append(buf[start:end])
+                start = end + 2
+        self._buf = buf[start:]
+        return events
+
+    def feed_passthrough(self, data: bytes, keep_usage: bool) -> list[bytes | dict[str, Any]]:
+        """Like ``feed``, but an ordinary content event comes back as its own bytes
+        (``data: {...}\n\n``, ready to forward). A trailing ``"usage":null`` member is cut
+        from it unless ``keep_usage``; events that need more come back parsed, as in ``feed``."""
+        out: list[bytes | dict[str, Any]] = []
+        for event in self._split(data):
             if (
                 self._seen and event[:7] == b"data: {" and b"\n" not in event and b"\r" not in event
                 and b'"error"' not in event
@@ -57,29 +67,15 @@ class OpenAIStreamTranslator:
             if chunk is not None:
                 self._seen = True
                 out.append(chunk)
-        self._buf = buf[start:]
         return out
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
-        buf = self._buf + data if self._buf else data
         out: list[dict[str, Any]] = []
-        start = 0
-        while True:
-            end = buf.find(b"\n\n", start)
-            if end < 0:
-                # Some servers frame with \r\n\r\n.
-                end = buf.find(b"\r\n\r\n", start)
-                if end < 0:
-                    break
-                event, start = buf[start:end], end + 4
-            else:
-                event, start = buf[start:end], end + 2
+        for event in self._split(data):
             chunk = self._event(event)
             if chunk is not None:
                 out.append(chunk)
-        self._buf = buf[start:]
         return out
-
     def _event(self, event: bytes) -> dict[str, Any] | None:
         for line in event.splitlines():
             if not line.startswith(b"data:"):
