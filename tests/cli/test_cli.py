@@ -239,3 +239,16 @@ def test_status_when_something_else_answers_on_the_port(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr
     assert "not running" in r.stdout and "not Triage" in r.stdout
     assert "Traceback" not in r.stderr
+
+
+def test_a_corrupt_user_catalog_is_a_clear_error_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.gateway import clean_env
+
+    (tmp_path / "catalog.json").write_text("{not json")
+    env = {**clean_env(), "TRIAGE_HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "triage", "models"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "catalog.json is not a valid catalog" in r.stderr and "Traceback" not in r.stderr

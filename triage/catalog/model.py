@@ -114,11 +114,20 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     return Catalog(tuple(model_from_dict(m) for m in data["models"]), data.get("updated", "1970-01-01"), data.get("provenance", {}))
 
 
+class CatalogError(ValueError):
+    """The user's catalog file cannot be read; the message names the file and the fix."""
+
+
 def load_catalog(home: Path | None = None) -> Catalog:
     """The shipped catalog, or the user's updated one in ``home/catalog.json`` when present."""
     if home is not None:
         user = home / "catalog.json"
         if user.is_file():
-            return parse_catalog(json.loads(user.read_text()))
+            try:
+                return parse_catalog(json.loads(user.read_text()))
+            except (ValueError, KeyError, TypeError) as e:
+                raise CatalogError(
+                    f"{user} is not a valid catalog ({type(e).__name__}: {e}); fix it, or delete it to use the shipped catalog"
+                ) from None
     raw = resources.files("triage").joinpath("data/catalog.json").read_text()
     return parse_catalog(json.loads(raw))

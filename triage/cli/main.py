@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from triage import __version__
-from triage.catalog.model import STALE_AFTER_DAYS, TASK_TYPES, load_catalog
+from triage.catalog.model import STALE_AFTER_DAYS, TASK_TYPES, CatalogError, load_catalog
 from triage.config.loader import ConfigError, load_settings
 
 
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except ConfigError as e:
+    except (ConfigError, CatalogError) as e:
         print(f"triage: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:
