@@ -274,3 +274,25 @@ def test_capability_falls_back_to_general_for_a_missing_task() -> None:
 def test_a_quality_target_outside_0_1_is_an_error_not_a_crash(target: float) -> None:
     with pytest.raises(ValueError, match="quality target must be in"):
         decide(feats(), POOL, Policy(), ALL, quality_target=target)
+
+
+def test_config_cache_is_reused_per_configuration_and_gives_the_same_decision():
+    from dataclasses import replace as _replace
+
+    from triage.catalog.model import load_catalog as _load
+    from triage.config.settings import Policy as _Policy
+    from triage.routing.decide import ConfigCache
+    from triage.routing.decide import decide as _decide
+    from triage.routing.features import extract as _extract
+
+    models = _load().models
+    policy = _Policy()
+    f = _extract({"messages": [{"role": "user", "content": "What is the capital of Peru?"}]})
+    cache = ConfigCache()
+    first = cache.get(models, policy, ["openai"])
+    assert cache.get(models, policy, ["openai"]) is first
+    denied = _replace(policy, denied_models=("gpt-5.4-nano",))
+    assert cache.get(models, denied, ["openai"]) is not first
+    for p in (policy, denied):
+        assert _decide(f, models, p, ["openai"], cache=cache) == _decide(f, models, p, ["openai"])
+    assert _decide(f, models, denied, ["openai"], cache=cache).model != "gpt-5.4-nano"

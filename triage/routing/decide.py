@@ -127,21 +127,31 @@ class _Static(NamedTuple):
     baseline: CatalogModel | None
 
 
-_STATIC: dict[tuple[int, int, tuple[str, ...]], _Static] = {}
+class ConfigCache:
+    """Memo of ``decide``'s configuration-only work (static reasons, baseline), keyed by the
+    identity of an immutable catalog and policy and the provider list. The caller owns it
+    (the gateway keeps one); ``decide`` without one computes that work each time."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._entries: dict[tuple[int, int, tuple[str, ...]], _Static] = {}
+
+    def get(self, models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> _Static:
+        if type(models) is not tuple:
+            return _compute_static(models, policy, providers)
+        key = (id(models), id(policy), tuple(providers))
+        hit = self._entries.get(key)
+        if hit is not None and hit.models is models and hit.policy is policy:
+            return hit
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        st = self._entries[key] = _compute_static(models, policy, providers)
+        return st
 
 
-def _static(models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> _Static:
-    """Cached for immutable catalogs (a tuple of frozen models, a frozen policy): computed once per configuration."""
-    if type(models) is not tuple:
-        return _Static((), policy, tuple(_static_reason(m, policy, providers) for m in models), pick_baseline(models, policy, providers))
-    key = (id(models), id(policy), tuple(providers))
-    hit = _STATIC.get(key)
-    if hit is not None and hit.models is models and hit.policy is policy:
-        return hit
-    if len(_STATIC) >= 16:
-        _STATIC.clear()
-    st = _STATIC[key] = _Static(models, policy, tuple(_static_reason(m, policy, providers) for m in models), pick_baseline(models, policy, providers))
-    return st
+def _compute_static(models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> _Static:
+    held = models if type(models) is tuple else ()
+    return _Static(held, policy, tuple(_static_reason(m, policy, providers) for m in models), pick_baseline(models, policy, providers))
 
 
 def pick_baseline(models: Sequence[CatalogModel], policy: Policy, providers: Sequence[str]) -> CatalogModel | None:
@@ -197,11 +207,12 @@ def decide(
     quality_target: float | None = None,
     estimator: QualityEstimator = capability_quality,
     exclude: frozenset[str] = frozenset(),
+    cache: ConfigCache | None = None,
 ) -> Decision:
     target = policy.quality if quality_target is None else quality_target
     if not 0.0 <= target <= 1.0:  # above 1 no model could pass the bar (and NaN compares false)
         raise ValueError(f"quality target must be in [0, 1], got {target}")
-    st = _static(models, policy, providers)
+    st = cache.get(models, policy, providers) if cache is not None else _compute_static(models, policy, providers)
     rejected: dict[str, str] = {}
     eligible: list[CatalogModel] = []
     for m, static in zip(models, st.reasons):

@@ -56,11 +56,11 @@ def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
         open_now = gw.breakers.open_models([(m.provider, m.name) for m in models if m.provider in settings.providers])
         try:
             try:
-                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator, exclude=open_now)
+                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator, exclude=open_now, cache=gw.decide_cache)
             except NoCandidateError:
                 if not open_now:
                     raise
-                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator)
+                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator, cache=gw.decide_cache)
         except NoCandidateError as e:
             details = "; ".join(f"{m}: {why}" for m, why in list(e.rejected.items())[:6])
             raise GatewayError(400, f"no configured model can serve this request ({details})", code="no_eligible_model", param="model") from None

@@ -18,7 +18,7 @@ from triage.ledger.record import LedgerRecord
 from triage.ledger.store import open_store
 from triage.ledger.writer import LedgerWriter
 from triage.providers.base import ProviderConfig
-from triage.routing.decide import QualityEstimator, capability_quality
+from triage.routing.decide import ConfigCache, QualityEstimator, capability_quality
 from triage.upstream.breaker import Breakers
 from triage.upstream.client import UpstreamClient
 
@@ -61,6 +61,7 @@ class Gateway:
         self.estimator = estimator or estimator_for(settings.policy.router)
         self.client = UpstreamClient(settings.timeouts, self.instance_id)
         self.breakers = Breakers()
+        self.decide_cache = ConfigCache()
         self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms)
         # Read-only callbacks on every finished request (metrics); they must not raise or block.
         self.observers: list[Callable[[LedgerRecord], None]] = []
