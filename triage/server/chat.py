@@ -58,16 +58,9 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, p: engine.Plan, b
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target, p.attempts)}
 
     if not stream:
-        try:
-            data = await resp.read()
-        finally:
-            resp.close()
-        answer, usage = engine.read_answer(p, adapter, target, data)
+        answer = await engine.whole_answer(gw, ctx, p, adapter, target, resp)
         answer["model"] = answer.get("model") or target.upstream_model
-        engine.account(gw, rec, p, target, usage)
         answer["routing_info"] = engine.routing_info(gw, p, target, rec)
-        rec.status = 200
-        rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
         await send_bytes(send, 200, orjson.dumps(answer), out_headers)
         return
 

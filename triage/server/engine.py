@@ -183,6 +183,20 @@ async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bo
     return target, adapter, resp
 
 
+async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter, target: Target, resp: UpstreamResponse) -> dict[str, Any]:
+    """A non-streamed answer: read, parsed to the internal format, accounted in the ledger row."""
+    try:
+        data = await resp.read()
+    finally:
+        resp.close()
+    answer, usage = read_answer(p, adapter, target, data)
+    rec = ctx.rec
+    account(gw, rec, p, target, usage)
+    rec.status = 200
+    rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
+    return answer
+
+
 def read_answer(p: Plan, adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
     """The upstream's non-stream body as an internal (OpenAI) response, stops applied."""
     try:

@@ -48,12 +48,8 @@ class UpstreamResponse:
                 if conn.error is not None:
                     raise conn.error
                 await conn.wait()
-        except H1Timeout as e:
-            self.close()
-            raise _timeout(e, f"the upstream went silent for {self._idle:g}s") from None
         except H1Error as e:
-            self.close()
-            raise UpstreamError(ErrorClass.CONNECTION, f"the upstream connection failed: {e}", status=502) from None
+            raise self._failed(e, "the upstream went silent", "the upstream connection failed") from None
         data = conn.take()
         self.close()
         return data
@@ -63,12 +59,8 @@ class UpstreamResponse:
         while True:
             try:
                 data = await conn.next_data()
-            except H1Timeout as e:
-                self.close()
-                raise _timeout(e, f"the upstream stream went silent for {self._idle:g}s") from None
             except H1Error as e:
-                self.close()
-                raise UpstreamError(ErrorClass.CONNECTION, f"the upstream stream broke: {e}", status=502) from None
+                raise self._failed(e, "the upstream stream went silent", "the upstream stream broke") from None
             if not data:
                 self.close()
                 return
@@ -104,14 +96,17 @@ class UpstreamResponse:
                     conn.resume()
                     continue
                 await conn.wait()
-        except H1Timeout as e:
-            self.close()
-            raise _timeout(e, f"the upstream stream went silent for {self._idle:g}s") from None
         except H1Error as e:
-            self.close()
-            raise UpstreamError(ErrorClass.CONNECTION, f"the upstream stream broke: {e}", status=502) from None
+            raise self._failed(e, "the upstream stream went silent", "the upstream stream broke") from None
         finally:
             conn.sink = None
+
+    def _failed(self, e: H1Error, silent: str, broke: str) -> UpstreamError:
+        """Release the connection (never reused) and say what happened, by class."""
+        self.close()
+        if isinstance(e, H1Timeout):
+            return _timeout(e, f"{silent} for {self._idle:g}s")
+        return UpstreamError(ErrorClass.CONNECTION, f"{broke}: {e}", status=502)
 
     def close(self) -> None:
         if not self._done:

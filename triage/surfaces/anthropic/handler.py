@@ -108,14 +108,7 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
     target, adapter, resp = await engine.start(gw, ctx, p, internal, stream)
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target, p.attempts)}
     if not stream:
-        try:
-            data = await resp.read()
-        finally:
-            resp.close()
-        answer, usage = engine.read_answer(p, adapter, target, data)
-        engine.account(gw, rec, p, target, usage)
-        rec.status = 200
-        rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
+        answer = await engine.whole_answer(gw, ctx, p, adapter, target, resp)
         await send_bytes(send, 200, orjson.dumps(to_anthropic_response(answer, target.model)), out_headers)
         return
 
