@@ -11,7 +11,6 @@ from typing import Any, Sequence
 from triage.ledger import sql
 from triage.ledger.queries import ObserveQueries
 from triage.ledger.record import COLUMNS, LedgerRecord
-from triage.ledger.store import GROUPS
 
 
 _DDL_LOCK_ID = 0x7472696167  # "triag": serialises table creation across processes
@@ -61,22 +60,6 @@ class PostgresStore(ObserveQueries):
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._live().execute(q, args).fetchall())
-
-    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
-        w, args = sql.where(since, until, "%s")
-        return sql.finish_totals(self._query(f"SELECT {sql.TOTALS} FROM requests{w}", args)[0])
-
-    def grouped(self, by: str, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
-        col = GROUPS[by]
-        w, args = sql.where(since, until, "%s")
-        rows = self._query(f"SELECT {col} AS key, {sql.TOTALS} FROM requests{w} GROUP BY {col} ORDER BY cost_usd DESC", args)
-        return [sql.finish_totals(r) for r in rows]
-
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self._query("SELECT * FROM requests ORDER BY ts DESC LIMIT %s", (int(limit),))
-
-    def count(self) -> int:
-        return int(self._query("SELECT COUNT(*) AS n FROM requests")[0]["n"])
 
     def close(self) -> None:
         with self._lock:

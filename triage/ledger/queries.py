@@ -1,4 +1,4 @@
-"""Named read queries for the dashboard, the MCP tools and ``triage tail``, shared by both stores.
+"""Named read queries (stats, reports, the dashboard, the MCP tools, ``triage tail``), shared by both stores.
 
 A mixin: the SQLite and Postgres stores inherit it and provide ``_query(sql, args)``,
 ``_ph`` (their placeholder) and ``_int_ts`` (an SQL expression flooring ``ts`` to whole
@@ -58,6 +58,22 @@ class ObserveQueries:
 
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:  # provided by the store
         raise NotImplementedError
+
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        w, args = sql.where(since, until, self._ph)
+        return sql.finish_totals(self._query(f"SELECT {sql.TOTALS} FROM requests{w}", args)[0])
+
+    def grouped(self, by: str, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
+        col = GROUPS[by]
+        w, args = sql.where(since, until, self._ph)
+        rows = self._query(f"SELECT {col} AS key, {sql.TOTALS} FROM requests{w} GROUP BY {col} ORDER BY cost_usd DESC", args)
+        return [sql.finish_totals(r) for r in rows]
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._query(f"SELECT * FROM requests ORDER BY ts DESC LIMIT {self._ph}", (int(limit),))
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM requests")[0]["n"])
 
     def totals(self, f: Filters = Filters()) -> dict[str, Any]:
         """``summary`` with every filter (time, model, provider, key)."""
