@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from triage.ledger import sql
 from triage.ledger.queries import ObserveQueries
-from triage.ledger.record import COLUMNS, LedgerRecord
+from triage.ledger.record import LedgerRecord, as_row
 
 
 _DDL_LOCK_ID = 0x7472696167  # "triag": serialises table creation across processes
@@ -51,7 +51,7 @@ class PostgresStore(ObserveQueries):
         return self._conn
 
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
-        rows = [tuple(getattr(r, c) for c in COLUMNS) for r in records]
+        rows = list(map(as_row, records))
         with self._lock:
             conn = self._live()
             with conn.transaction(), conn.cursor() as cur:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -40,3 +41,6 @@ class LedgerRecord:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRecord))
+# A record's values in COLUMNS order, as one C call: the batch writer builds its rows with it
+# in a worker thread, and the GIL it holds meanwhile is time the event loop waits.
+as_row = operator.attrgetter(*COLUMNS)

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from triage.ledger import sql
 from triage.ledger.queries import ObserveQueries
-from triage.ledger.record import COLUMNS, LedgerRecord
+from triage.ledger.record import LedgerRecord, as_row
 
 
 class SQLiteStore(ObserveQueries):
@@ -41,7 +41,7 @@ class SQLiteStore(ObserveQueries):
         self._insert = sql.insert_sql("?")
 
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
-        rows = [tuple(getattr(r, c) for c in COLUMNS) for r in records]
+        rows = list(map(as_row, records))
         with self._lock:
             self._conn.executemany(self._insert, rows)
             self._conn.commit()
