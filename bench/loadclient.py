@@ -11,6 +11,7 @@ gateway can answer, so it is not the bottleneck.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from urllib.parse import urlsplit
 
@@ -33,8 +34,9 @@ def build_request(url: str, body: bytes, headers: dict[str, str] | None = None) 
 
 
 class _Run:
-    def __init__(self, request: bytes, deadline: float, max_requests: int, sse: bool) -> None:
+    def __init__(self, request: bytes, deadline: float, max_requests: int, sse: bool, ramp_s: float = 0.0) -> None:
         self.request = request
+        self.ramp_s = ramp_s
         self.deadline = deadline
         self.max_requests = max_requests
         self.sse = sse
@@ -71,7 +73,10 @@ class _Conn(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.run.open += 1
-        self.send()
+        if self.run.ramp_s > 0:  # this connection's first request at a random point of the ramp
+            asyncio.get_running_loop().call_later(random.uniform(0, self.run.ramp_s), self.send)
+        else:
+            self.send()
 
     def send(self) -> None:
         run = self.run
@@ -124,10 +129,10 @@ class _Conn(asyncio.Protocol):
 
 
 async def _drive(url: str, body: bytes, connections: int, duration_s: float, max_requests: int,
-                 headers: dict[str, str] | None, sse: bool, timeout_s: float) -> _Run:
+                 headers: dict[str, str] | None, sse: bool, timeout_s: float, ramp_s: float = 0.0) -> _Run:
     host, port, request = build_request(url, body, headers)
     loop = asyncio.get_running_loop()
-    run = _Run(request, perf() + duration_s, max_requests, sse)
+    run = _Run(request, perf() + duration_s, max_requests, sse, ramp_s)
     conns = []
     for _ in range(connections):
         try:
@@ -149,12 +154,15 @@ async def _drive(url: str, body: bytes, connections: int, duration_s: float, max
 
 
 def run_load(url: str, body: bytes, connections: int, duration_s: float, max_requests: int = 10_000_000,
-             headers: dict[str, str] | None = None, sse: bool = False, timeout_s: float = 5.0) -> dict:
-    """A bounded closed-loop load; returns the same shape as ``bench.wrk.parse_output`` plus TTFB."""
+             headers: dict[str, str] | None = None, sse: bool = False, timeout_s: float = 5.0,
+             ramp_ms: int = 0) -> dict:
+    """A bounded closed-loop load; returns the same shape as ``bench.wrk.parse_output`` plus TTFB.
+    With ``ramp_ms``, each connection sends its first request after a uniform random 0..ramp_ms."""
     from bench.upstream import run_fast
 
     t0 = perf()
-    run = run_fast(_drive(url, body, connections, duration_s, max_requests, headers, sse, timeout_s))
+    run = run_fast(_drive(url, body, connections, duration_s, max_requests, headers, sse, timeout_s,
+                                ramp_ms / 1000))
     dur = perf() - t0
     done = len(run.latencies)
     out = {

@@ -26,6 +26,8 @@ _ROWS = [
     ("200 ms upstream c=256", "req/s", ("slow_upstream_c256",), "ok_rps", "≥ 1242 (97% of 1280)", "ratio"),
     ("200 ms upstream c=256 p99", "ms", ("slow_upstream_c256",), "p99_ms", "≤ 215", "diff"),
     ("200 ms upstream c=256 errors", "count", ("slow_upstream_c256",), "errors", "0", None),
+    ("200 ms upstream c=256, one burst", "req/s", ("slow_upstream_c256_burst",), "ok_rps", "", "ratio"),
+    ("200 ms upstream c=256, one burst p99", "ms", ("slow_upstream_c256_burst",), "p99_ms", "", "diff"),
     ("stream TTFB p50, pass-through", "ms", ("stream_passthrough", "ttfb"), "ttfb_p50_ms", "added ≤ 1", "diff"),
     ("stream TTFB p99, pass-through", "ms", ("stream_passthrough", "ttfb"), "ttfb_p99_ms", "", "diff"),
     ("CPU per chunk, pass-through", "µs", ("stream_passthrough", "cpu"), "cpu_us_per_event", "≤ 20", None),

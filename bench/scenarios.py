@@ -148,14 +148,16 @@ class Session:
         return Target("direct", self.upstream_base, self.upstream.pid, path)
 
     # load ----------------------------------------------------------------------------------
-    def load(self, target: Target, body: bytes, connections: int, seconds: float, sse: bool = False) -> dict:
+    def load(self, target: Target, body: bytes, connections: int, seconds: float, sse: bool = False,
+             ramp_ms: int = 0) -> dict:
         """One bounded load; with CPU-seconds of the target's tree charged over it."""
         cpu0 = procs.tree_cpu_seconds(target.pid)
         if self.loadgen == "wrk" and not sse:
             r = wrk.run(target.url, body, connections, seconds, target.headers, cpus=self.side_cpus,
-                        threads=1 if connections < 64 else 2)
+                        threads=1 if connections < 64 else 2, ramp_ms=ramp_ms)
         else:
-            r = loadclient.run_load(target.url, body, connections, seconds, headers=target.headers, sse=sse)
+            r = loadclient.run_load(target.url, body, connections, seconds, headers=target.headers, sse=sse,
+                                    ramp_ms=ramp_ms)
         cpu = procs.tree_cpu_seconds(target.pid) - cpu0
         r["cpu_s"] = round(cpu, 4)
         # share of one core the target used: well under 1 at saturation means it was starved
@@ -167,16 +169,16 @@ class Session:
         return r
 
     def paired(self, name: str, targets: list[tuple[Target, bytes]], connections: int, seconds: float,
-               sse: bool = False, keys: tuple[str, ...] = ()) -> dict:
+               sse: bool = False, keys: tuple[str, ...] = (), ramp_ms: int = 0) -> dict:
         """Repeat a load ``plan.reps`` times over both targets, interleaved; medians and noise."""
         runs: dict[str, list[dict]] = {t.name: [] for t, _ in targets}
         for rep in range(self.plan.reps):
             for target, body in (targets if rep % 2 == 0 else list(reversed(targets))):
-                r = self.load(target, body, connections, seconds, sse=sse)
+                r = self.load(target, body, connections, seconds, sse=sse, ramp_ms=ramp_ms)
                 runs[target.name].append(r)
             self.log(f"  {name} rep {rep + 1}/{self.plan.reps}: " + ", ".join(
                 f"{t}: {_brief(rs[-1])}" for t, rs in runs.items()))
-        point: dict = {"connections": connections, "seconds": seconds}
+        point: dict = {"connections": connections, "seconds": seconds, "ramp_ms": ramp_ms}
         for tname, rs in runs.items():
             point[tname] = {**median_runs(rs), "runs": rs}
         if "gateway" in runs and "direct" in runs:
@@ -202,16 +204,21 @@ class Session:
         tp = ("rps", "errors", "cpu_ms_per_request", "p50_ms", "p99_ms")
         points["throughput_c32"] = self.paired("throughput c=32", pair, 32, p.throughput_s, keys=tp)
         points["throughput_c128"] = self.paired("throughput c=128", pair, 128, p.throughput_s, keys=tp)
+        # Two arrival patterns: the 256 connections' first requests spread over one upstream
+        # period (clients arriving over time: the steady state), and all 256 in the same
+        # millisecond (a synchronized burst, which a single core must queue: see benchmark.md).
         control(self.upstream_base, delay=0.2)
         try:
-            pt = self.paired("200ms upstream c=256", pair, 256, p.slow_s, keys=tp)
+            for key, label, ramp in (("slow_upstream_c256", "200ms upstream c=256", 200),
+                                     ("slow_upstream_c256_burst", "200ms upstream c=256, one burst", 0)):
+                pt = self.paired(label, pair, 256, p.slow_s, keys=tp, ramp_ms=ramp)
+                pt["ideal_rps"] = 256 / 0.2
+                for side in ("gateway", "direct"):
+                    rps = pt[side].get("ok_rps")
+                    pt[side]["share_of_ideal"] = round(rps / pt["ideal_rps"], 4) if rps else None
+                points[key] = pt
         finally:
             control(self.upstream_base, delay=0.0)
-        pt["ideal_rps"] = 256 / 0.2
-        for side in ("gateway", "direct"):
-            rps = pt[side].get("ok_rps")
-            pt[side]["share_of_ideal"] = round(rps / pt["ideal_rps"], 4) if rps else None
-        points["slow_upstream_c256"] = pt
         return points
 
     def streams(self, gw: Target, model: str, direct: Target, direct_body: bytes, label: str) -> dict:

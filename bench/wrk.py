@@ -17,6 +17,7 @@ LUA = r"""
 wrk.method = "POST"
 wrk.body = [==[%(body)s]==]
 %(headers)s
+%(ramp)s
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -32,12 +33,27 @@ def available() -> str | None:
     return shutil.which("wrk")
 
 
-def lua_script(body: bytes, headers: dict[str, str]) -> str:
+# wrk calls ``delay()`` before every request of a thread; the first ``per_thread`` calls are
+# the first request of each of its connections.
+RAMP = r"""
+local started = 0
+delay = function()
+  started = started + 1
+  if started <= %(per_thread)d then return math.random(0, %(ramp_ms)d) end
+  return 0
+end
+"""
+
+
+def lua_script(body: bytes, headers: dict[str, str], ramp_ms: int = 0, per_thread: int = 0) -> str:
+    """The run's script; with ``ramp_ms``, each connection's first request waits a uniform random
+    0..ramp_ms (connections arriving over a period instead of in the same millisecond)."""
     text = body.decode()
     if "]==]" in text:
         raise ValueError("body contains the Lua long-string terminator")
     lines = [f'wrk.headers["{k}"] = "{v}"' for k, v in {"Content-Type": "application/json", **headers}.items()]
-    return LUA % {"body": text, "headers": "\n".join(lines)}
+    ramp = RAMP % {"per_thread": per_thread, "ramp_ms": ramp_ms} if ramp_ms > 0 else ""
+    return LUA % {"body": text, "headers": "\n".join(lines), "ramp": ramp}
 
 
 def parse_output(stdout: str) -> dict:
@@ -66,7 +82,7 @@ def parse_output(stdout: str) -> dict:
 
 
 def run(url: str, body: bytes, connections: int, duration_s: float, headers: dict[str, str] | None = None,
-        threads: int = 1, cpus: list[int] | None = None, timeout_s: float = 5.0) -> dict:
+        threads: int = 1, cpus: list[int] | None = None, timeout_s: float = 5.0, ramp_ms: int = 0) -> dict:
     """One bounded wrk run against ``url`` (loopback only); whole seconds, at least 1."""
     if not url.startswith(("http://127.0.0.1:", "http://localhost:", "http://[::1]:")):
         raise ValueError("load is only ever sent to loopback")
@@ -74,11 +90,12 @@ def run(url: str, body: bytes, connections: int, duration_s: float, headers: dic
     if not exe:
         raise RuntimeError("wrk is not installed")
     secs = max(1, round(duration_s))
+    threads = min(threads, connections)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(lua_script(body, headers or {}))
+        f.write(lua_script(body, headers or {}, ramp_ms, -(-connections // threads)))
         script = f.name
     try:
-        argv = [exe, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{secs}s",
+        argv = [exe, f"-t{threads}", f"-c{connections}", f"-d{secs}s",
                 "--timeout", f"{max(1, round(timeout_s))}s", "-s", script, url]
         pre = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         out = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 30, preexec_fn=pre)

@@ -90,5 +90,11 @@ def test_wrk_output_parsing():
 def test_wrk_script_and_loopback_only():
     script = wrk.lua_script(b'{"model":"auto"}', {"Authorization": "Bearer x"})
     assert '[==[{"model":"auto"}]==]' in script and 'wrk.headers["Authorization"] = "Bearer x"' in script
+    assert "delay" not in script
     with pytest.raises(ValueError):
         wrk.run("http://10.0.0.1:80/", b"{}", 1, 1)
+
+
+def test_wrk_ramp_delays_only_each_connections_first_request():
+    script = wrk.lua_script(b"{}", {}, ramp_ms=200, per_thread=128)
+    assert "started <= 128 then return math.random(0, 200)" in script and "return 0" in script

@@ -31,7 +31,8 @@ def _bench(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, dict | No
 def _check(result: dict) -> None:
     assert report.validate(result) == []
     points = result["points"]
-    for name in ("latency_c1", "throughput_c32", "throughput_c128", "slow_upstream_c256"):
+    for name in ("latency_c1", "throughput_c32", "throughput_c128", "slow_upstream_c256",
+                 "slow_upstream_c256_burst"):
         assert points[name]["gateway"]["requests"] > 0, name
         assert points[name]["direct"]["requests"] > 0, name
     assert points["process"]["start_to_ready_s"]["gateway"] > 0

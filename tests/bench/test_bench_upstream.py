@@ -62,6 +62,17 @@ def test_load_client_counts_sse_events(upstream):
     assert r["ttfb_p50_ms"] is not None
 
 
+def test_load_client_ramp_spreads_first_requests(upstream):
+    control(upstream, delay=0.0)
+    url = upstream + "/v1/chat/completions"
+    # a ramp longer than the run: connections drawn past the deadline never send, and close cleanly
+    r = loadclient.run_load(url, wire.chat_request("m"), 16, 0.3, ramp_ms=3000)
+    assert r["errors"] == 0
+    assert 0 < r["ok"]
+    burst = loadclient.run_load(url, wire.chat_request("m"), 16, 0.3)
+    assert burst["errors"] == 0 and burst["ok"] > r["ok"]
+
+
 def test_load_client_refuses_non_loopback():
     with pytest.raises(ValueError):
         loadclient.build_request("http://192.168.1.10:80/x", b"{}")
