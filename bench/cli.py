@@ -152,6 +152,13 @@ def run(args: argparse.Namespace, log=print) -> dict:
             s.stop_proxy()
         else:
             points["stream_translated"] = {"not_measured": "--no-translated"}
+        if args.proxy_cmd or args.workers or (os.cpu_count() or 1) < 2:
+            points["workers_scaling"] = {"not_measured": "only for Triage's default start command, on 2+ cores"}
+        else:
+            log("--workers scaling")
+            points["workers_scaling"] = s.scaling(
+                os.cpu_count(), procs.cores(),
+                lambda n: default_proxy_argv(n if n > 1 else None, isolated=bool(args.gateway_src)))
         while len(s.ready_times) < plan.starts:
             s.start_proxy()
             s.stop_proxy()

@@ -92,6 +92,14 @@ def summarize(points: dict) -> list[dict]:
         side = extra.get(key) or {}
         rows.append({"metric": metric, "unit": unit, "gateway": _round(side.get("gateway")),
                      "direct": _round(side.get("direct")), "added": None, "goal": goal, "spread": None})
+    scaling = _get(points, ("workers_scaling",)) or {}
+    for key, goal in (("one", ""), ("many", "scales with cores")):
+        side = scaling.get(key) or {}
+        n = side.get("workers")
+        rows.append({"metric": f"throughput c=64, {n or 'N'} worker(s) on {len(side.get('cpus') or []) or 'N'} core(s)",
+                     "unit": "req/s", "gateway": _round(side.get("ok_rps")), "direct": None,
+                     "added": f"{scaling['speedup']:.2f}x of 1 worker" if key == "many" and scaling.get("speedup") else None,
+                     "goal": goal, "spread": None})
     routing = points.get("routing") or {}
     rows.append({"metric": "routing decision p50", "unit": "µs", "gateway": _round(routing.get("p50_us")),
                  "direct": None, "added": None, "goal": "", "spread": None})

@@ -244,6 +244,33 @@ class Session:
                 "interval_ms": p.stream_interval_s * 1000}
 
 
+    def scaling(self, workers: int, all_cpus: list[int], argv_for) -> dict:
+        """Throughput at c=64 with one worker on the proxy's core, then ``workers`` worker
+        processes (``triage start --workers N``) on ``all_cpus``: does it scale with cores?
+        On a small machine the extra cores are shared with the upstream and the load generator."""
+        body = wire.chat_request(self.model)
+        point: dict = {"connections": 64, "seconds": self.plan.throughput_s}
+        starts = len(self.ready_times)
+        for key, n, cpus in (("one", 1, self.proxy_cpus), ("many", workers, all_cpus)):
+            saved = self.proxy_argv, self.proxy_cpus
+            self.proxy_argv, self.proxy_cpus = argv_for(n), cpus
+            try:
+                gw = self.start_proxy()
+                self.warm(gw, body)
+                rs = []
+                for rep in range(self.plan.reps):
+                    rs.append(self.load(gw, body, 64, self.plan.throughput_s))
+                    self.log(f"  workers={n} on cpus {cpus} rep {rep + 1}/{self.plan.reps}: {_brief(rs[-1])}")
+            finally:
+                self.stop_proxy()
+                self.proxy_argv, self.proxy_cpus = saved
+            point[key] = {**median_runs(rs), "runs": rs, "workers": n, "cpus": cpus}
+        del self.ready_times[starts:]  # start-to-ready is measured on the default configuration only
+        one, many = point["one"].get("ok_rps"), point["many"].get("ok_rps")
+        point["speedup"] = round(many / one, 3) if one and many else None
+        return point
+
+
 def _brief(r: dict) -> str:
     if "events" in r:
         return f"{r.get('ok_rps')}/s ttfb {r.get('ttfb_p50_ms')}ms {r.get('cpu_us_per_event')}µs/ev err {r['errors']}"

@@ -54,3 +54,10 @@ def test_quick_bench_against_triage(tmp_path):
         pytest.skip(f"triage could not start: {proc.stderr[-500:]}")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     _check(result)
+    scaling = result["points"]["workers_scaling"]
+    if (os.cpu_count() or 1) >= 2:  # one worker, then one per core, both answered
+        assert scaling["one"]["workers"] == 1 and scaling["one"]["ok"] > 0
+        assert scaling["many"]["workers"] == os.cpu_count() and scaling["many"]["ok"] > 0
+        assert scaling["speedup"] > 0
+    else:
+        assert "not_measured" in scaling
