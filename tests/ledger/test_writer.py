@@ -4,6 +4,7 @@ the interval and on close(), and a failing store keeps its rows for the next try
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -203,3 +204,94 @@ def test_with_a_real_sqlite_store(tmp_path: Path) -> None:
         assert s.summary()["errors"] == 0
     finally:
         s.close()
+
+
+def test_rows_beyond_max_pending_are_spilled_to_disk_and_written_back_in_order(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = FakeStore(fail=3)
+        w = LedgerWriter(store, flush_ms=10, spill_dir=tmp_path, max_pending=5)  # type: ignore[arg-type]
+        await w.start()
+        for i in range(12):
+            w.record(rec(i))
+        await wait_for(lambda: store.events.count("fail") >= 1)
+        assert len(w._pending) <= 5  # bounded memory while the store fails
+        assert list(tmp_path.glob("ledger-spill.*.jsonl"))
+        for i in range(12, 15):
+            w.record(rec(i))
+        await wait_for(lambda: len(store.ids) == 15)
+        assert store.ids == [f"r{i}" for i in range(15)]  # each row once, oldest first
+        assert w.spilled >= 7  # at least the first overflow; later failures may spill more
+        assert not list(tmp_path.glob("ledger-*"))  # written back, file and progress mark gone
+        await w.close()
+
+    asyncio.run(main())
+
+
+def test_close_with_a_failing_store_saves_rows_for_the_next_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async def first() -> None:
+        w = LedgerWriter(FakeStore(fail=10**6), flush_ms=10, spill_dir=tmp_path)  # type: ignore[arg-type]
+        await w.start()
+        for i in range(3):
+            w.record(LedgerRecord(ts=1.0, request_id=f"r{i}", surface="anthropic", status=529, error_class="overloaded",
+                                  stream=True, cost_usd=0.5, attempt_log='[{"model":"m"}]'))
+        await asyncio.wait_for(w.close(), 5)
+
+    asyncio.run(first())
+    assert "3 rows saved" in capsys.readouterr().err
+
+    async def second() -> None:  # the next start (here the same process: its own file is claimed too)
+        w = LedgerWriter(open_store(str(tmp_path / "ledger.db")), flush_ms=10, spill_dir=tmp_path)
+        await w.start()
+        w.record(rec(3))
+        await w.close()
+
+    asyncio.run(second())
+    s = open_store(str(tmp_path / "ledger.db"))
+    try:
+        rows = s.recent(10)
+        assert sorted(r["request_id"] for r in rows) == ["r0", "r1", "r2", "r3"]
+        r0 = next(r for r in rows if r["request_id"] == "r0")
+        assert (r0["status"], r0["error_class"], r0["surface"], r0["cost_usd"]) == (529, "overloaded", "anthropic", 0.5)
+    finally:
+        s.close()
+    assert not list(tmp_path.glob("ledger-*.jsonl"))
+
+
+def test_a_live_workers_spill_file_is_left_to_it_and_a_cut_line_is_skipped(tmp_path: Path) -> None:
+    from triage.ledger.writer import append_spill, claim_spill_files, replay_spill_file
+
+    live = tmp_path / f"ledger-spill.{os.getppid()}.jsonl"  # the test runner's parent is alive
+    append_spill(live, [rec(0)])
+    dead = tmp_path / "ledger-spill.999999999.jsonl"
+    append_spill(dead, [rec(1), rec(2)])
+    with dead.open("ab") as f:
+        f.write(b'{"ts": 1.0, "request_id": "r3", "surf')  # a crash mid-line
+    claimed = claim_spill_files(tmp_path)
+    assert len(claimed) == 1 and live.exists() and not dead.exists()
+    store = FakeStore()
+    assert replay_spill_file(claimed[0], store) == 2  # type: ignore[arg-type]
+    assert store.ids == ["r1", "r2"] and not claimed[0].exists()
+
+
+def test_replay_resumes_after_the_last_chunk_written(tmp_path: Path) -> None:
+    from triage.ledger.writer import append_spill, replay_spill_file
+
+    path = tmp_path / "ledger-spill.1.jsonl"
+    append_spill(path, [rec(i) for i in range(5)])
+    failing = FakeStore()
+    real_write = failing.write_batch
+    calls = []
+
+    def write_twice_then_fail(records: Sequence[LedgerRecord]) -> None:
+        calls.append(1)
+        if len(calls) > 2:
+            raise OSError("gone")
+        real_write(records)
+
+    failing.write_batch = write_twice_then_fail  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        replay_spill_file(path, failing, chunk=2)  # type: ignore[arg-type]
+    assert failing.ids == ["r0", "r1", "r2", "r3"]
+    store = FakeStore()
+    replay_spill_file(path, store, chunk=2)  # type: ignore[arg-type]
+    assert store.ids == ["r4"]  # only what the first attempt had not written

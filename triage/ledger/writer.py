@@ -3,22 +3,38 @@
 ``record()`` is a list append (no I/O, no await). A background task hands the batch to the
 store in a worker thread every ``flush_ms`` milliseconds; ``close()`` flushes what is left.
 A crash or SIGKILL loses at most the records of the last ``flush_ms`` window (default 200 ms).
+
+While the store fails (a locked SQLite file, Postgres down), rows are kept and retried, in
+order. Memory stays bounded: beyond ``max_pending`` rows the oldest go to a spill file in
+TRIAGE_HOME (``ledger-spill.<pid>.jsonl``, one JSON object per row), and so does everything
+left at ``close()`` if the store still fails. Spill files are written back before newer rows
+once the store answers, including those of a process that has exited (claimed at start by
+renaming, so several workers never replay the same file); replay progress is kept in a
+``.offset`` file so a crash mid-replay does not write rows twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import itertools
+import os
 import sys
+import time
+from pathlib import Path
 
-from triage.ledger.record import LedgerRecord
+import orjson
+
+from triage.ledger.record import COLUMNS, LedgerRecord, as_row
 from triage.ledger.store import LedgerStore
 
-log = logging.getLogger("triage.ledger")
+MAX_PENDING = 50_000  # rows held in memory while the store fails (~50 MB); older ones go to disk
+REPLAY_CHUNK = 10_000  # rows per store write when a spill file is written back
+WARN_EVERY_S = 30.0  # a store that keeps failing is reported at most this often
 
 
 class LedgerWriter:
-    def __init__(self, store: LedgerStore, flush_ms: int = 200) -> None:
+    def __init__(self, store: LedgerStore, flush_ms: int = 200, spill_dir: str | Path | None = None,
+                 max_pending: int = MAX_PENDING) -> None:
         self.store = store
         self._interval = flush_ms / 1000.0
         self._pending: list[LedgerRecord] = []
@@ -27,11 +43,18 @@ class LedgerWriter:
         self._sleeping = False
         self.written = 0
         self.failed_batches = 0
+        self.max_pending = max_pending
+        self._spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self._spills: list[Path] = []  # files to write back, oldest rows first
+        self.spilled = 0  # rows this writer put in its spill file (written back or not)
+        self._last_warn = 0.0
 
     def record(self, rec: LedgerRecord) -> None:
         self._pending.append(rec)
 
     async def start(self) -> None:
+        if self._spill_dir is not None:
+            self._spills = await asyncio.to_thread(claim_spill_files, self._spill_dir)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -44,16 +67,43 @@ class LedgerWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._spills:
             return
         batch, self._pending = self._pending, []
         try:
-            await asyncio.to_thread(self.store.write_batch, batch)
+            await asyncio.to_thread(self._write, batch)
             self.written += len(batch)
         except Exception as e:  # keep the batch: a locked or briefly unavailable database must not lose rows
             self.failed_batches += 1
             self._pending[:0] = batch
-            print(f"triage: ledger write failed ({type(e).__name__}: {e}); {len(batch)} rows kept for retry", file=sys.stderr)
+            self._warn(e)
+            excess = len(self._pending) - self.max_pending
+            if excess > 0 and self._spill_dir is not None:
+                oldest, self._pending = self._pending[:excess], self._pending[excess:]
+                await asyncio.to_thread(self._spill, oldest)
+
+    def _write(self, batch: list[LedgerRecord]) -> None:
+        """In the worker thread: spilled rows first (they are older), then the batch."""
+        while self._spills:
+            replay_spill_file(self._spills[0], self.store)
+            self._spills.pop(0)
+        if batch:
+            self.store.write_batch(batch)
+
+    def _spill(self, rows: list[LedgerRecord]) -> None:
+        assert self._spill_dir is not None
+        path = self._spill_dir / f"ledger-spill.{os.getpid()}.jsonl"
+        append_spill(path, rows)
+        self.spilled += len(rows)
+        if path not in self._spills:
+            self._spills.append(path)
+
+    def _warn(self, e: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warn >= WARN_EVERY_S:
+            self._last_warn = now
+            print(f"triage: ledger write failed ({type(e).__name__}: {e}); {len(self._pending)} rows kept for retry"
+                  + (f", {self.spilled} spilled to {self._spill_dir}" if self.spilled else ""), file=sys.stderr)
 
     async def close(self) -> None:
         self._stopping = True
@@ -68,4 +118,81 @@ class LedgerWriter:
             except asyncio.CancelledError:
                 pass
         await self.flush()
+        if self._pending and self._spill_dir is not None:  # the store still fails: keep them for the next start
+            rows, self._pending = self._pending, []
+            await asyncio.to_thread(self._spill, rows)
+            print(f"triage: the ledger store is unavailable; {len(rows)} rows saved in {self._spill_dir} "
+                  "and written at the next start", file=sys.stderr)
         await asyncio.to_thread(self.store.close)
+
+
+def _row_json(rec: LedgerRecord) -> bytes:
+    return orjson.dumps(dict(zip(COLUMNS, as_row(rec)))) + b"\n"
+
+
+def append_spill(path: Path, rows: list[LedgerRecord]) -> None:
+    with path.open("ab") as f:
+        f.write(b"".join(map(_row_json, rows)))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def replay_spill_file(path: Path, store: LedgerStore, chunk: int = REPLAY_CHUNK) -> int:
+    """Write a spill file's rows to ``store`` and delete it; resumes after the last chunk a
+    previous attempt wrote (``<file>.offset``). A line cut by a crash is skipped."""
+    mark = path.with_name(path.name + ".offset")
+    offset = int(mark.read_text() or 0) if mark.exists() else 0
+    fields = set(COLUMNS)
+    n = 0
+    with path.open("rb") as f:
+        f.seek(offset)
+        while lines := list(itertools.islice(f, chunk)):
+            rows = []
+            for line in lines:
+                try:
+                    d = orjson.loads(line)
+                    rows.append(LedgerRecord(**{k: v for k, v in d.items() if k in fields}))
+                except (orjson.JSONDecodeError, TypeError):
+                    print(f"triage: skipped an unreadable row in {path.name}", file=sys.stderr)
+            if rows:
+                store.write_batch(rows)
+            n += len(rows)
+            offset += sum(map(len, lines))
+            mark.write_text(str(offset))
+    path.unlink()
+    mark.unlink(missing_ok=True)
+    return n
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_spill_files(spill_dir: Path) -> list[Path]:
+    """Spill files of this process or of exited ones, renamed to this process, oldest first.
+    A live worker's own file is left to it."""
+    me = os.getpid()
+    claimed = []
+    for path in sorted(spill_dir.glob("ledger-*.jsonl"), key=lambda p: p.stat().st_mtime):
+        parts = path.name.split(".")  # ledger-spill.<pid>.jsonl | ledger-replay.<pid>.<n>.jsonl
+        if len(parts) < 3 or not parts[1].isdigit():
+            continue
+        owner = int(parts[1])
+        if owner != me and _alive(owner):
+            continue
+        target = spill_dir / f"ledger-replay.{me}.{time.time_ns()}.jsonl"
+        try:
+            path.rename(target)
+        except FileNotFoundError:  # another worker claimed it first
+            continue
+        mark = path.with_name(path.name + ".offset")
+        if mark.exists():
+            mark.rename(target.with_name(target.name + ".offset"))
+        claimed.append(target)
+    return claimed

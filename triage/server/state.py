@@ -62,7 +62,7 @@ class Gateway:
         self.client = UpstreamClient(settings.timeouts, self.instance_id)
         self.breakers = Breakers()
         self.decide_cache = ConfigCache()
-        self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms)
+        self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms, spill_dir=settings.home)
         # Read-only callbacks on every finished request (metrics); they must not raise or block.
         self.observers: list[Callable[[LedgerRecord], None]] = []
         # Async hooks run after start and (in reverse) before close, in the lifespan task (MCP's session manager).
