@@ -61,6 +61,17 @@ def test_context_length_filter() -> None:
     assert decide(feats(inp=7_500, out=500), [small, big], Policy(), ALL).model == "small"
 
 
+def test_a_model_that_cannot_write_the_asked_max_tokens_is_not_chosen() -> None:
+    short = model("short", inp=0.1, out=0.2, max_output_tokens=8_192)
+    long = model("long", inp=1, out=2, max_output_tokens=64_000)
+    body = {"messages": [{"role": "user", "content": "Write the whole report."}], "max_tokens": 20_000}
+    d = decide(extract(body), [short, long], Policy(), ALL)
+    assert d.model == "long"
+    assert d.rejected["short"] == "max output 8192 < the 20000 tokens asked"
+    for cap in ({"max_completion_tokens": 8_192}, {}):  # at the limit, or no cap: the cheap one
+        assert decide(extract({**body, "max_tokens": None, **cap}), [short, long], Policy(), ALL).model == "short"
+
+
 def test_context_needed_comes_from_the_whole_conversation() -> None:
     long_history = [{"role": "user", "content": "x " * 40_000}, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "and?"}]
     f = extract({"messages": long_history})

@@ -110,6 +110,8 @@ def _request_reason(m: CatalogModel, f: RequestFeatures) -> str | None:
         return "no reasoning mode"
     if m.context_window and f.context_needed > m.context_window:
         return f"context window {m.context_window} < {f.context_needed} tokens needed"
+    if f.max_output_tokens and m.max_output_tokens and f.max_output_tokens > m.max_output_tokens:
+        return f"max output {m.max_output_tokens} < the {f.max_output_tokens} tokens asked"
     return None
 
 

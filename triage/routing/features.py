@@ -275,6 +275,7 @@ class RequestFeatures:
     needs_json: bool = False
     needs_reasoning: bool = False
     signals: tuple[str, ...] = ()  # human-readable evidence, for explanations
+    max_output_tokens: int | None = None  # the request's own cap (max_tokens / max_completion_tokens)
     # The request's messages, for estimators that read the text itself (the learned router).
     messages: Sequence[Any] = field(default=(), compare=False, repr=False)
 
@@ -343,6 +344,8 @@ def extract(body: dict[str, Any]) -> RequestFeatures:
     cap = body.get("max_completion_tokens") or body.get("max_tokens")
     if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
         expected = min(expected, cap)
+    else:
+        cap = None
     return RequestFeatures(
         task_type=task_type,
         difficulty=round(difficulty, 3),
@@ -353,5 +356,6 @@ def extract(body: dict[str, Any]) -> RequestFeatures:
         needs_json=needs_json,
         needs_reasoning=needs_reasoning,
         signals=tuple(evidence + why),
+        max_output_tokens=cap,
         messages=messages if isinstance(messages, list) else (),
     )
