@@ -69,8 +69,16 @@ class ObserveQueries:
         rows = self._query(f"SELECT {col} AS key, {sql.TOTALS} FROM requests{w} GROUP BY {col} ORDER BY cost_usd DESC", args)
         return [sql.finish_totals(r) for r in rows]
 
+    def _rows(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Whole rows, typed alike on every store (SQLite keeps booleans as 0/1)."""
+        rows = self._query(q, args)
+        for r in rows:
+            if "stream" in r:
+                r["stream"] = bool(r["stream"])
+        return rows
+
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self._query(f"SELECT * FROM requests ORDER BY ts DESC LIMIT {self._ph}", (int(limit),))
+        return self._rows(f"SELECT * FROM requests ORDER BY ts DESC LIMIT {self._ph}", (int(limit),))
 
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM requests")[0]["n"])
@@ -127,8 +135,8 @@ class ObserveQueries:
         limit = max(1, min(int(limit), 1000))
         if after is not None:
             w = (w + " AND " if w else " WHERE ") + f"ts > {self._ph}"
-            return self._query(f"SELECT {cols} FROM requests{w} ORDER BY ts ASC LIMIT {limit}", [*args, after])
-        return self._query(f"SELECT {cols} FROM requests{w} ORDER BY ts DESC LIMIT {limit}", args)
+            return self._rows(f"SELECT {cols} FROM requests{w} ORDER BY ts ASC LIMIT {limit}", [*args, after])
+        return self._rows(f"SELECT {cols} FROM requests{w} ORDER BY ts DESC LIMIT {limit}", args)
 
     def distinct_values(self, since: float | None = None) -> dict[str, list[str]]:
         """The values the dashboard's filters offer: models, providers, API key ids."""
