@@ -289,3 +289,14 @@ def test_postgres_store_reconnects_after_the_server_drops_it(pg_database: str) -
         assert s.count() == 2
     finally:
         s.close()
+
+
+def test_a_failed_batch_leaves_no_row_behind(store: LedgerStore) -> None:
+    """The writer retries a failed batch whole, so a batch is written all or nothing."""
+    bad = LedgerRecord(ts=NOW, request_id="bad", surface=None, status=200)  # type: ignore[arg-type]  # NOT NULL
+    batch = [rec(100 + i, NOW) for i in range(150)] + [bad]
+    with pytest.raises(Exception):
+        store.write_batch(batch)
+    assert store.count() == 0
+    store.write_batch(batch[:-1])
+    assert store.count() == 150

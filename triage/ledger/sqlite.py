@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from triage.ledger import sql
 from triage.ledger.queries import ObserveQueries
 from triage.ledger.record import LedgerRecord, as_row
+
+
+WRITE_CHUNK = 64
 
 
 class SQLiteStore(ObserveQueries):
@@ -41,10 +45,18 @@ class SQLiteStore(ObserveQueries):
         self._insert = sql.insert_sql("?")
 
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
-        rows = list(map(as_row, records))
+        # One transaction, inserted 64 rows at a time with a yield of the GIL between: one
+        # executemany of a whole batch (~1,000 rows at full load) held the event loop off for
+        # milliseconds (c=1 p99 2.5 ms with, 1.3-1.7 ms without ledger flushes; chunked: 1.3-1.6).
         with self._lock:
-            self._conn.executemany(self._insert, rows)
-            self._conn.commit()
+            try:
+                for i in range(0, len(records), WRITE_CHUNK):
+                    self._conn.executemany(self._insert, list(map(as_row, records[i:i + WRITE_CHUNK])))
+                    time.sleep(0)
+                self._conn.commit()
+            except BaseException:
+                self._conn.rollback()  # all or nothing: the writer retries the whole batch
+                raise
 
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
