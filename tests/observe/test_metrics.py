@@ -115,3 +115,25 @@ def test_metrics_endpoint_is_not_a_ledger_row(gw: GatewayProcess) -> None:
     before = len(gw.ledger_rows())
     scrape(gw)
     assert len(gw.ledger_rows()) == before
+
+
+def test_with_several_workers_every_scrape_counts_every_workers_requests(openai_fake: FakeServer, fake: FakeServer) -> None:
+    """The workers share the port, so a scrape reaches any one of them: each must report the
+    sum over all of them (and keep counting across scrapes: no counter goes backwards)."""
+    env = {"OPENAI_API_KEY": KEY, "TRIAGE_OPENAI_BASE_URL": openai_fake.url + "/v1"}
+    with GatewayProcess(env, args=["--workers", "2"], timeout=40) as g:
+        n = 40
+        msgs = [{"role": "user", "content": "hi"}]
+        for _ in range(n):
+            assert post(g, {"model": "gpt-5.4-nano", "messages": msgs}) == 200
+        rows = g.ledger_rows()
+        assert len(rows) == n
+        # Both workers answered (the kernel spreads connections; urllib opens one per request).
+        totals = set()
+        for _ in range(12):
+            m = scrape(g)
+            totals.add(value(m, "triage_requests_total", model="gpt-5.4-nano", status_class="2xx"))
+            assert value(m, "triage_request_duration_seconds_count", model="gpt-5.4-nano") == n
+            assert value(m, "triage_provider_configured", provider="openai") == 1
+        assert totals == {n}
+        assert (g.home / "run" / "metrics").is_dir() and list((g.home / "run" / "metrics").glob("*.db"))

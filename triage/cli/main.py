@@ -11,6 +11,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,12 @@ def cmd_start(args: argparse.Namespace) -> int:
         os.environ["TRIAGE_CONFIG"] = str(Path(args.config).resolve())
     settings.home.mkdir(parents=True, exist_ok=True)
     os.environ["TRIAGE_HOME"] = str(settings.home)
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # A scrape reaches one worker: counters go to files all workers write (see observe/metrics.py).
+        metrics_dir = settings.home / "run" / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     from triage.server.app import print_banner
 
     warn_if_stale(load_catalog(settings.home))

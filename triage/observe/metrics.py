@@ -4,16 +4,24 @@ Owns the metric names and labels. One ``CollectorRegistry`` per app (never the g
 so several gateways in one process, or tests, never share counters. Label cardinality is
 bounded: a model the catalog does not know gets its own label only for the first
 ``MAX_EXTRA_MODELS`` such names, then ``other``; providers, task types, surfaces and error
-classes are closed sets (anything else is ``other``). With ``--workers N`` each worker
-process exports its own counters (sum them in PromQL by instance).
+classes are closed sets (anything else is ``other``).
+
+With ``--workers N`` the port is shared and a scrape reaches any one worker, so counters and
+histograms use prometheus_client's multiprocess mode (``triage start`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh folder in TRIAGE_HOME): every scrape returns the sum
+over all workers, past and present. The state gauges (providers, circuits, ledger queue) are
+computed at scrape time by ``LiveState`` and describe the worker that answered.
 """
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+import os
+from typing import Any, Iterator, TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from triage.catalog.model import TASK_TYPES
 from triage.ledger.record import LedgerRecord
@@ -96,13 +104,17 @@ class GatewayMetrics:
         self.errors = Counter("triage_errors", "Requests answered with an error, by class (upstream classes are the provider's; the rest are 'other')", ["provider", "error_class", "surface"], registry=r)
         self.fallbacks = Counter("triage_fallbacks", "Requests that needed more than one attempt (the label is the model that finally answered)", mp, registry=r)
         self.attempts = Counter("triage_upstream_attempts", "Upstream attempts made (a fallback adds attempts)", mp, registry=r)
-        self.ledger_pending = Gauge("triage_ledger_pending_rows", "Ledger rows waiting for the next batch write", registry=r)
-        self.ledger_pending.set_function(lambda: len(gw.writer._pending))
-        self.ledger_failed = Gauge("triage_ledger_failed_batches", "Ledger batch writes that failed (rows kept for retry)", registry=r)
-        self.ledger_failed.set_function(lambda: gw.writer.failed_batches)
-        self.providers = Gauge("triage_provider_configured", "1 for each provider the gateway can call", ["provider"], registry=r)
-        self.circuits = Gauge("triage_circuit_state", "Circuit breaker per model that has failed: 0 closed, 1 half-open, 2 open", mp, registry=r)
-        self.misconfigured = Gauge("triage_provider_misconfigured", "1 while a provider is skipped because it rejected the gateway's key", ["provider"], registry=r)
+        self.live = LiveState(gw, self.labels)
+        r.register(self.live)
+        # Several workers: counters and histograms live in files every worker writes; a scrape
+        # reads them all (plus the answering worker's live state).
+        self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        if self.multiprocess_dir:
+            self.exported = CollectorRegistry()
+            MultiProcessCollector(self.exported, self.multiprocess_dir)
+            self.exported.register(self.live)
+        else:
+            self.exported = r
 
     def observe(self, rec: LedgerRecord) -> None:
         """A ledger observer: must not raise or block (it runs on the request's task)."""
@@ -148,20 +160,44 @@ class GatewayMetrics:
             child(self.attempts, model, provider).inc(max(1, rec.attempts))
 
     def render(self) -> bytes:
-        self.providers.clear()
-        for name in self.gw.settings.providers:
-            self.providers.labels(self.labels.provider(name)).set(1)
-        self.circuits.clear()
-        self.misconfigured.clear()
-        breakers = getattr(self.gw, "breakers", None)
+        return generate_latest(self.exported)
+
+
+class LiveState:
+    """Gauges computed when scraped: configured providers, circuits, the ledger's queue."""
+
+    def __init__(self, gw: "Gateway", labels: LabelPolicy) -> None:
+        self.gw, self.labels = gw, labels
+
+    def describe(self) -> list:
+        return []  # collected only on scrape (not at registration)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gw, lp = self.gw, self.labels
+        writer = gw.writer
+        yield GaugeMetricFamily("triage_ledger_pending_rows", "Ledger rows waiting for the next batch write", value=len(writer._pending))
+        yield GaugeMetricFamily("triage_ledger_failed_batches", "Ledger batch writes that failed (rows kept for retry)", value=writer.failed_batches)
+        yield GaugeMetricFamily("triage_ledger_spilled_rows", "Ledger rows put in a spill file while the store failed", value=writer.spilled)
+        providers = GaugeMetricFamily("triage_provider_configured", "1 for each provider the gateway can call", labels=["provider"])
+        for name in sorted({lp.provider(n) for n in gw.settings.providers}):
+            providers.add_metric([name], 1)
+        yield providers
+        circuits = GaugeMetricFamily("triage_circuit_state", "Circuit breaker per model that has failed: 0 closed, 1 half-open, 2 open", labels=["model", "provider"])
+        misconfigured = GaugeMetricFamily("triage_provider_misconfigured", "1 while a provider is skipped because it rejected the gateway's key", labels=["provider"])
+        breakers = getattr(gw, "breakers", None)
         if breakers is not None:
             snap = breakers.snapshot()
+            states: dict[tuple[str, str], int] = {}
             for key, c in snap["circuits"].items():
                 provider, model = key.split("/", 1)
-                self.circuits.labels(self.labels.model(model), self.labels.provider(provider)).set(CIRCUIT_STATES.get(c["state"], 0))
-            for provider in snap["providers"]:
-                self.misconfigured.labels(self.labels.provider(provider)).set(1)
-        return generate_latest(self.registry)
+                labels = (lp.model(model), lp.provider(provider))  # "other" may gather several: the worst
+                states[labels] = max(states.get(labels, 0), CIRCUIT_STATES.get(c["state"], 0))
+            for labels, state in states.items():
+                circuits.add_metric(list(labels), state)
+            for provider in sorted({lp.provider(p) for p in snap["providers"]}):
+                misconfigured.add_metric([provider], 1)
+        yield circuits
+        yield misconfigured
 
 
 def mount(app: "TriageApp") -> None:
