@@ -336,3 +336,15 @@ def test_a_model_from_the_users_catalog_counts_as_known(tmp_path: Path) -> None:
     (tmp_path / "catalog.json").write_text(json.dumps(data))
     s = load_settings({"TRIAGE_HOME": str(tmp_path)}, write(tmp_path, {"models": [{"name": "new-model", "context_window": 1000}]}))
     assert load_catalog(s.home).with_overrides(s.model_overrides).get("new-model").context_window == 1000  # type: ignore[union-attr]
+
+
+def test_tracing_is_off_by_default_and_configured_by_yaml_or_env(tmp_path: Path) -> None:
+    assert Settings().otlp_endpoint is None
+    cfg = write(tmp_path, "tracing:\n  otlp_endpoint: http://127.0.0.1:4318/v1/traces\n  service_name: gw-eu\n  headers: {x-team: core}\n")
+    s = load_settings({"TRIAGE_HOME": str(tmp_path)}, cfg)
+    assert (s.otlp_endpoint, s.service_name, dict(s.otlp_headers)) == ("http://127.0.0.1:4318/v1/traces", "gw-eu", {"x-team": "core"})
+    env = {"TRIAGE_HOME": str(tmp_path), "TRIAGE_OTLP_ENDPOINT": "https://otel.example/v1/traces"}
+    assert load_settings(env, cfg).otlp_endpoint == "https://otel.example/v1/traces"
+    bad = problems(tmp_path, {}, {"TRIAGE_OTLP_ENDPOINT": "otel:4318"})
+    assert any("TRIAGE_OTLP_ENDPOINT" in p and "http://" in p for p in bad)
+    assert any("tracing" in p and "endpoint" in p for p in problems(tmp_path, {"tracing": {"endpoint": "http://x"}}))

@@ -19,9 +19,10 @@ from triage.providers.base import ProviderConfig
 
 ADAPTER_KINDS = ("openai", "anthropic", "gemini")
 
-TOP_KEYS = {"server", "storage", "providers", "models", "aliases", "fallbacks", "routing", "timeouts", "limits"}
+TOP_KEYS = {"server", "storage", "providers", "models", "aliases", "fallbacks", "routing", "timeouts", "limits", "tracing"}
 SERVER_KEYS = {"host", "port", "workers", "api_key", "cors_origins", "allowed_hosts"}
 STORAGE_KEYS = {"db", "home", "store_prompts", "flush_ms"}
+TRACING_KEYS = {"otlp_endpoint", "service_name", "headers"}
 PROVIDER_KEYS = {"kind", "base_url", "api_key", "api_key_env", "headers", "client_keys"}
 ROUTING_KEYS = set(Policy.__dataclass_fields__)
 MODEL_KEYS = {
@@ -158,6 +159,8 @@ def load_settings(
     storage = _section(p, data, "storage")
     p.unknown("server", server, SERVER_KEYS)
     p.unknown("storage", storage, STORAGE_KEYS)
+    tracing = _section(p, data, "tracing")
+    p.unknown("tracing", tracing, TRACING_KEYS)
 
     s: dict[str, Any] = {}
 
@@ -191,6 +194,20 @@ def load_settings(
         s["store_prompts"] = _bool(p, v[1], v[0])
     if (v := pick("storage.flush_ms", storage.get("flush_ms"), ("TRIAGE_LEDGER_FLUSH_MS",))) is not None:
         s["ledger_flush_ms"] = _num(p, v[1], v[0], int, 1, 60_000)
+
+    if (v := pick("tracing.otlp_endpoint", tracing.get("otlp_endpoint"), ("TRIAGE_OTLP_ENDPOINT",))) is not None:
+        url = str(v[0])
+        if not url.startswith(("http://", "https://")):
+            p.add(v[1], f"an OTLP/HTTP traces URL (http:// or https://, e.g. http://127.0.0.1:4318/v1/traces), got {url!r}")
+        s["otlp_endpoint"] = url
+    if (v := pick("tracing.service_name", tracing.get("service_name"), ("TRIAGE_SERVICE_NAME",))) is not None:
+        s["service_name"] = str(v[0])
+    if tracing.get("headers") is not None:
+        h = tracing["headers"]
+        if not isinstance(h, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in h.items()):
+            p.add("tracing.headers", "a mapping of header names to strings")
+        else:
+            s["otlp_headers"] = dict(h)
 
     providers, missing = _parse_providers(p, data.get("providers") or {}, env)
     s["providers"] = providers

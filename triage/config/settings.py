@@ -65,6 +65,10 @@ class Settings:
     db: str = ""  # SQLite path or postgresql:// URL; "" means home/ledger.db
     store_prompts: bool = False
     ledger_flush_ms: int = 200
+    # OpenTelemetry traces (GenAI conventions), off unless an OTLP/HTTP endpoint is given.
+    otlp_endpoint: str | None = None
+    otlp_headers: Mapping[str, str] = field(default_factory=dict)
+    service_name: str = "triage"
     providers: Mapping[str, ProviderConfig] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     # Fallback chains: model name -> models to try next; "task:<type>" -> models for that task.

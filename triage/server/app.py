@@ -174,6 +174,8 @@ class TriageApp:
                 self.gw.writer.record(rec)
                 for observe in self.gw.observers:
                     observe(rec)
+                for observe_request in self.gw.request_observers:
+                    observe_request(ctx)
 
     async def send_error(self, ctx: RequestContext, send: Send, surface: str, e: GatewayError) -> None:
         # A provider's message could quote a credential back: no configured key ever leaves.
@@ -249,6 +251,7 @@ MOUNTS = (
     "triage.observe.metrics",
     "triage.observe.dashboard",
     "triage.observe.mcp_http",
+    "triage.observe.traces",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from triage.catalog.model import Catalog, CatalogModel, load_catalog
 from triage.config.settings import Settings
@@ -65,6 +65,8 @@ class Gateway:
         self.writer = LedgerWriter(open_store(settings.ledger_url), settings.ledger_flush_ms, spill_dir=settings.home)
         # Read-only callbacks on every finished request (metrics); they must not raise or block.
         self.observers: list[Callable[[LedgerRecord], None]] = []
+        # The same, given the whole request context (headers too: the tracer reads traceparent).
+        self.request_observers: list[Callable[[Any], None]] = []
         # Async hooks run after start and (in reverse) before close, in the lifespan task (MCP's session manager).
         self.on_start: list[Callable[[], Awaitable[None]]] = []
         self.on_close: list[Callable[[], Awaitable[None]]] = []
