@@ -300,3 +300,25 @@ def test_a_failed_batch_leaves_no_row_behind(store: LedgerStore) -> None:
     assert store.count() == 0
     store.write_batch(batch[:-1])
     assert store.count() == 150
+
+
+def test_postgres_down_at_start_is_not_fatal_and_the_table_comes_with_the_first_connection(pg_database: str) -> None:
+    pytest.importorskip("psycopg")
+    from triage.ledger.store import StoreUnavailable
+
+    down = open_store("postgresql://postgres:not-a-real-password@127.0.0.1:1/x")  # nothing listens on port 1
+    try:
+        with pytest.raises(StoreUnavailable) as e:
+            down.summary()
+        assert "unreachable" in str(e.value) and "not-a-real-password" not in str(e.value)
+        with pytest.raises(StoreUnavailable):
+            down.write_batch([rec(1)])
+    finally:
+        down.close()
+    url = _pg_url(pg_database)  # no table yet
+    s = open_store(url)
+    try:
+        s.write_batch([rec(1)])
+        assert s.count() == 1
+    finally:
+        s.close()

@@ -19,6 +19,7 @@ from typing import Any
 from triage import __version__
 from triage.catalog.model import STALE_AFTER_DAYS, TASK_TYPES, CatalogError, load_catalog
 from triage.config.loader import ConfigError, load_settings
+from triage.ledger.store import StoreUnavailable
 
 
 def _settings(args: argparse.Namespace, flags: dict[str, Any] | None = None):  # noqa: ANN202
@@ -353,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CatalogError) as e:
         print(f"triage: {e}", file=sys.stderr)
         return 2
+    except StoreUnavailable as e:  # report, tail, status reading a ledger whose database is down
+        print(f"triage: {e}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
 

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from triage.ledger import sql
 from triage.ledger.queries import ObserveQueries
 from triage.ledger.record import LedgerRecord, as_row
+from triage.ledger.store import StoreUnavailable
 
 
 _DDL_LOCK_ID = 0x7472696167  # "triag": serialises table creation across processes
@@ -27,27 +28,49 @@ class PostgresStore(ObserveQueries):
         except ImportError as e:  # pragma: no cover - depends on the install
             raise RuntimeError("a postgresql:// ledger needs the postgres extra: pip install 'llm-triage[postgres]'") from e
         self._lock = threading.Lock()
-        self._connect = lambda: psycopg.connect(url, autocommit=True, row_factory=dict_row)
-        self._conn = self._connect()
+        self._connect = lambda: psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=5)
+        self._unreachable = psycopg.OperationalError
+        self._conn: Any = None
+        self._schema_ready = False
         self._closed = False
+        self._insert = sql.insert_sql("%s")
+        # A database that is down at start does not keep the gateway from serving: rows wait
+        # in the writer (and its spill file) and the table is created on the first connection.
+        self.startup_error: str | None = None
+        try:
+            with self._lock:
+                self._live()
+        except StoreUnavailable as e:
+            self.startup_error = str(e)
+
+    def _create_schema(self, conn: Any) -> None:
         # Gateway workers start at once and each creates the table if missing; concurrent
         # CREATE TABLE IF NOT EXISTS can still collide in Postgres (duplicate pg_type row),
         # so the DDL runs under a transaction-scoped advisory lock.
-        with self._lock, self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
-            self._conn.execute(sql.CREATE_TABLE)
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_ID,))
+            conn.execute(sql.CREATE_TABLE)
             for column, kind in sql.ADDED_COLUMNS:
-                self._conn.execute(f"ALTER TABLE requests ADD COLUMN IF NOT EXISTS {column} {kind}")
+                conn.execute(f"ALTER TABLE requests ADD COLUMN IF NOT EXISTS {column} {kind}")
             for stmt in sql.CREATE_INDEXES:
-                self._conn.execute(stmt)
-        self._insert = sql.insert_sql("%s")
+                conn.execute(stmt)
 
     def _live(self) -> Any:
         """The connection, reopened if the server dropped it (a restart, a failover, an idle
         timeout); the write or read that found it broken failed and is retried by its caller
         (the ledger writer keeps the batch)."""
-        if not self._closed and (self._conn.closed or self._conn.broken):
-            self._conn = self._connect()
+        if self._closed:
+            raise StoreUnavailable("the Postgres ledger is closed")
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            try:
+                self._conn = self._connect()
+                if not self._schema_ready:
+                    self._create_schema(self._conn)
+                    self._schema_ready = True
+            except self._unreachable as e:
+                self._conn = None
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise StoreUnavailable(f"the Postgres ledger is unreachable ({first})") from None
         return self._conn
 
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
@@ -59,9 +82,13 @@ class PostgresStore(ObserveQueries):
 
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._live().execute(q, args).fetchall())
+            try:
+                return list(self._live().execute(q, args).fetchall())
+            except self._unreachable as e:  # dropped while reading: the next call reconnects
+                raise StoreUnavailable(f"the Postgres ledger connection was lost ({type(e).__name__})") from None
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()

@@ -13,6 +13,11 @@ from triage.ledger.record import LedgerRecord
 if TYPE_CHECKING:
     from triage.ledger.queries import Filters
 
+class StoreUnavailable(RuntimeError):
+    """The ledger's database cannot be reached right now. Reads answer 503; writes are kept
+    (and spilled to disk) by the writer until it answers again."""
+
+
 GROUPS = {"model": "answered_model", "provider": "provider", "task": "task_type", "key": "api_key_id", "surface": "surface"}
 
 

@@ -23,6 +23,7 @@ import orjson
 
 from triage.config.settings import Settings
 from triage.ledger.record import LedgerRecord
+from triage.ledger.store import StoreUnavailable
 from triage.server import admin, chat, engine
 from triage.server.asgi import BodyTooLargeError, ClientGoneError, Receive, Scope, Send, request_headers, send_bytes
 from triage.server.context import RequestContext
@@ -154,6 +155,10 @@ class TriageApp:
             e = GatewayError(413, f"the request body is larger than {self.gw.settings.limits.max_body_bytes} bytes", code="request_too_large")
             rec.status, rec.error_class = 413, "request_too_large"
             await self.send_error(ctx, send, surface, e)
+        except StoreUnavailable as e:  # a read of the ledger (stats, dashboard, MCP) while its database is down
+            ctx.ledgered = True
+            rec.status, rec.error_class = 503, "ledger_unavailable"
+            await self.send_error(ctx, send, surface, GatewayError(503, str(e), type="service_unavailable", code="ledger_unavailable"))
         except (ClientGoneError, OSError):
             rec.status, rec.error_class = 499, "client_closed_request"
         except asyncio.CancelledError:

@@ -8,6 +8,7 @@ either the old configuration or the new one, never half of each.
 from __future__ import annotations
 
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
@@ -74,6 +75,8 @@ class Gateway:
     async def start(self) -> None:
         await self.client.start()
         await self.writer.start()
+        if err := getattr(self.writer.store, "startup_error", None):
+            print(f"triage: {err}; serving anyway, ledger rows are kept until it answers", file=sys.stderr)
         for hook in self.on_start:
             await hook()
 
