@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from triage.config.settings import Policy
 from triage.eval.cli import main
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "routing"
@@ -27,8 +28,8 @@ def test_json_schema_and_sanity(fname, pool, capsys):
     out = capsys.readouterr().out
     rep = json.loads(out)  # stdout is exactly one JSON object
     assert set(rep) == {"dataset", "items", "pool", "default_router", "best_single", "routers"}
-    assert rep["default_router"] == "learned"
-    assert set(rep["routers"]) == {"learned", "random", "oracle", "seed_keywords", "cheapest"}
+    assert rep["default_router"] == Policy().router  # the estimator ``model: "auto"`` uses
+    assert set(rep["routers"]) == {"learned", "capability", "random", "oracle", "seed_keywords", "cheapest"}
     for r in rep["routers"].values():
         assert set(r) == KEYS
         assert sum(r["calls_share"].values()) == pytest.approx(1.0, abs=1e-4)

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-ALL_ROUTERS = ("learned", "random", "oracle", "seed_keywords", "cheapest")
+ALL_ROUTERS = ("learned", "capability", "random", "oracle", "seed_keywords", "cheapest")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,10 +47,12 @@ def run_routers(ds, names, *, quality_model=None, predictions=None, log=None) ->
             runs.append(routers.run_oracle(ds))
         elif name == "cheapest":
             runs.append(routers.run_cheapest(ds))
-        elif name in ("seed_keywords", "learned"):
+        elif name in ("seed_keywords", "learned", "capability"):
             if quality_model is None:
                 quality_model = QualityModel.load_default()
-            if name == "seed_keywords":
+            if name == "capability":
+                runs.append(routers.run_capability(ds, quality_model.arena, quality_model.price_slope))
+            elif name == "seed_keywords":
                 arena = quality_model.arena if arena is None else arena
                 runs.append(routers.run_seed_keywords(ds, arena))
             else:

@@ -4,8 +4,10 @@ A run is a matrix ``decisions[k, i]``: the model index chosen for item ``i`` at 
 ``k``. Baselines under fixed names: ``random`` (every single model; mixing them is the zero
 router), ``oracle`` (per item, knows the scores: sweeps quality - lambda x cost), ``cheapest``
 (the model with the lowest expected cost of each request), ``seed_keywords``
-(``seed_keywords.py``). Product routers: ``learned`` (the default, ``triage.routing.learned``),
-whose knob is the quality target.
+(``seed_keywords.py``). Product routers, the gateway's two quality estimators under the names
+``routing.router`` knows them by: ``learned`` (``triage.routing.learned``) and ``capability``
+(the hand-set catalog scores, ``capability.py``); the knob of both is the quality target.
+``DEFAULT_ROUTER`` is the one ``model: "auto"`` uses: the gateway's default ``Policy().router``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triage.config.settings import Policy
 from triage.eval import seed_keywords as seed
 from triage.eval.data import Dataset
-from triage.routing.decide import reference_cost, value_order
+from triage.routing.decide import capability_quality, reference_cost, value_order
 from triage.routing.learned import QualityModel, expected_costs
 
 BASELINES = ("random", "oracle", "seed_keywords", "cheapest")
-PRODUCT_ROUTERS = ("learned",)
-DEFAULT_ROUTER = "learned"
+PRODUCT_ROUTERS = ("learned", "capability")
+# what ``model: "auto"`` uses unless configured otherwise: one source of truth, the gateway's
+DEFAULT_ROUTER = Policy().router
 # quality targets swept for the learned router: dense near 1 where the curve bends
 TARGETS = tuple(
     sorted({*np.round(np.linspace(0.05, 0.8, 16), 4), *np.round(np.linspace(0.81, 1.0, 39), 4)})
@@ -75,3 +79,18 @@ def run_learned(ds: Dataset, predictions: np.ndarray, qm: QualityModel | None,
     ref = reference_cost(ds.models)
     rows = [[value_order(predictions[i], costs[i], t, ref)[0] for i in range(len(ds))] for t in TARGETS]
     return RouterRun(name, np.asarray(rows))
+
+
+def run_capability(ds: Dataset, arena: dict, price_slope: float = 0.3) -> RouterRun:
+    """The gateway's ``capability`` estimator (``decide.capability_quality`` on the gateway's
+    task type and difficulty of each item, pool scores from arena ratings: ``capability.py``)
+    with its own rule (cheapest within the bar), swept over ``TARGETS``."""
+    from triage.eval.capability import capabilities
+    from triage.routing.features import extract
+
+    caps = capabilities(ds.models, arena, price_slope)
+    preds = [capability_quality(extract({"messages": m}), caps) for m in ds.messages]
+    costs = router_costs(ds)
+    ref = reference_cost(ds.models)
+    rows = [[value_order(preds[i], costs[i], t, ref, "cheapest")[0] for i in range(len(ds))] for t in TARGETS]
+    return RouterRun("capability", np.asarray(rows))
