@@ -6,7 +6,8 @@
 
 Writes ``weights.json`` (the quality model), ``arena.json`` (LMArena category ratings used as
 skill priors) and ``provenance.json`` (data file hashes, date, command, hyper-parameters and,
-with ``--figures``, the figures of ``python -m triage.eval.all``) into the output directory.
+with ``--figures``, the figures of ``python -m triage.eval.all --folds 3 --bootstrap 200``, also
+written as a table to ``figures.md``) into the output directory.
 Needs the ``train`` extra (numpy, scipy). Training takes well under a minute on 2 cores.
 """
 
@@ -18,6 +19,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,13 +83,23 @@ def main(argv: list[str]) -> int:
         "figures": None,
     }
     (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
-    if args.figures:
-        res = subprocess.run(
-            [sys.executable, "-m", "triage.eval.all", "--data", str(data), "--format", "json"],
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        )
-        prov["figures"] = json.loads(res.stdout)
+    if args.figures:  # the figures of these weights, recorded next to them (~15 min)
+        cmd = ["-m", "triage.eval.all", "--data", str(data), "--folds", "3", "--bootstrap", "200"]
+        with tempfile.TemporaryDirectory() as tmp:
+            js = Path(tmp) / "figures.json"
+            res = subprocess.run([sys.executable, *cmd, "--json-out", str(js)],
+                                 cwd=ROOT, check=True, capture_output=True, text=True)
+            prov["figures"] = json.loads(js.read_text())
+        prov["figures_command"] = "python " + " ".join(cmd[:2] + cmd[4:])
         (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+        (out / "figures.md").write_text(
+            "# Figures of the shipped router\n\n"
+            f"Produced by `{prov['figures_command']}` on the weights of this directory (rebuilt by "
+            f"`python scripts/train_router.py --figures`), code at {prov['code_commit']}. Held-out files "
+            "with the shipped weights; training files by 3-fold cross-validation (refitted without the "
+            "fold). `default_router` is the estimator `model: \"auto\"` uses (`Policy().router`).\n\n"
+            "```\n" + res.stdout.rstrip("\n") + "\n```\n"
+        )
     log(f"wrote {out}/weights.json, arena.json, provenance.json")
     return 0
 
