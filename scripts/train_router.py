@@ -67,9 +67,13 @@ def main(argv: list[str]) -> int:
     (out / "weights.json").write_text(json.dumps(weights, separators=(",", ":")))
     files = [f"routing/{f}" for f, _ in TRAIN_FILES]
     files += [f"routing/pools/{p}.json" for _, p in TRAIN_FILES] + [ARENA_FILE]
+    try:  # code only: the files this run has just written are not "uncommitted changes" of the code
+        written = [f":(exclude){out.resolve().relative_to(ROOT.resolve())}"]
+    except ValueError:  # written outside the repository
+        written = []
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "triage", "scripts"], cwd=ROOT,
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "triage", "scripts", *written], cwd=ROOT,
                                     capture_output=True, text=True, check=False).stdout.strip())
     except OSError:
         commit, dirty = "", False

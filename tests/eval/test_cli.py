@@ -57,3 +57,20 @@ def test_table_and_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "dAIQ vs learned" in out and "random" in out
     assert png.stat().st_size > 1000
+
+
+def test_other_product_routers_get_their_intervals_too():
+    """``triage.eval.all`` prints, besides the default's column, each other product router's
+    paired-bootstrap AIQ difference to every router."""
+    if not (DATA / "mmlu_pro.dev.jsonl").exists():
+        pytest.skip("shared data not present")
+    from triage.eval import evaluate, output
+    from triage.eval.cli import ALL_ROUTERS, run_routers
+    from triage.eval.data import load_dataset
+
+    ds = load_dataset(DATA / "mmlu_pro.dev.jsonl", DATA / "pools" / "mmlu_pro.json", limit=60)
+    runs = run_routers(ds, ALL_ROUTERS, log=lambda m: None)
+    rep = evaluate.report(ds, runs, "capability")
+    text = output.diffs(rep, evaluate.bootstrap(ds, runs, 20), "learned")
+    assert text.startswith("dAIQ of learned vs each router")
+    assert "random" in text and "capability" in text and "  learned " not in text

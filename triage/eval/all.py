@@ -20,7 +20,7 @@ import numpy as np
 from triage.eval import evaluate, output
 from triage.eval.cli import ALL_ROUTERS, run_routers
 from triage.eval.data import load_dataset
-from triage.eval.routers import DEFAULT_ROUTER, predict_learned
+from triage.eval.routers import DEFAULT_ROUTER, PRODUCT_ROUTERS, predict_learned
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL_OF = {"mmlu_pro": "mmlu_pro", "llmrouter": "llmrouter", "routellm_mmlu": "routellm"}
@@ -83,7 +83,11 @@ def main(argv: list[str]) -> int:
         results[stem] = {"measured": how, **rep}
         if args.format == "table":
             boot = evaluate.bootstrap(ds, runs, args.bootstrap)
-            tables.append(f"## {stem} ({how})\n\n" + output.table(rep, boot))
+            text = output.table(rep, boot)
+            for other in PRODUCT_ROUTERS:  # the other product routers' intervals too
+                if other != DEFAULT_ROUTER and other in rep["routers"]:
+                    text += "\n" + output.diffs(rep, boot, other)
+            tables.append(f"## {stem} ({how})\n\n" + text)
         if args.plots:
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             output.plot(rep, str(Path(args.plots) / f"{stem}.png"))

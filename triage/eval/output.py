@@ -16,6 +16,21 @@ def _fmt(x, digits=3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def diffs(rep: dict, boot: dict, against: str) -> str:
+    """Paired-bootstrap AIQ differences of ``against`` (a product router other than the
+    default) to every other router: the default's column of ``table``, for that router."""
+    lines = [f"dAIQ of {against} vs each router (95% paired-bootstrap interval):"]
+    a = rep["routers"][against]["aiq"]
+    for name, r in rep["routers"].items():
+        if name == against or name not in boot or against not in boot:
+            continue
+        c = _ci(boot[against]["aiq"] - boot[name]["aiq"])
+        if c:
+            tie = "" if (c[0] > 0 or c[1] < 0) else " tie"
+            lines.append(f"  {name:<14} {a - r['aiq']:+.4f} [{c[0]:+.4f},{c[1]:+.4f}]{tie}")
+    return "\n".join(lines)
+
+
 def table(rep: dict, boot: dict | None) -> str:
     best = rep["best_single"]
     qb = best["quality"]
