@@ -68,13 +68,13 @@ class TrainSet:
 
 @dataclass
 class Hyper:
-    # rank 8 and l2_delta 3e-3 (was 4 and 1e-2): chosen by 3-fold cross-validation on the training
-    # files only (LLMRouter AIQ 0.6087 vs 0.5948, cost@95 0.29 vs 0.46; MMLU-Pro train 0.6817 vs
-    # 0.6797); rank 8 alone: 0.5985 / 0.6808, l2_delta 3e-3 alone: 0.6001 / 0.6817
+    # rank 8, l2_delta 3e-3, l2_E 1e-4 (were 4, 1e-2, 3e-4): chosen by 3-fold cross-validation on
+    # the training files only (LLMRouter AIQ 0.6195 vs 0.5948, cost@95 0.20 vs 0.46; MMLU-Pro
+    # train 0.6819 vs 0.6797); see docs/router.md for each step
     rank: int = 8  # task coordinates besides the difficulty
     min_df: int = 3
     max_vocab: int = 20000
-    l2_E: float = 3e-4  # per-item-mean loss + l2/2 |E|^2
+    l2_E: float = 1e-4  # per-item-mean loss + l2/2 |E|^2
     l2_P: float = 1e-3
     l2_delta: float = 3e-3  # pull of seen models toward their prior placement
     cue_weight: float = 4.0  # logits of difficulty per unit of the gateway's difficulty estimate
