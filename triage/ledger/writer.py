@@ -1,7 +1,8 @@
 """Batched ledger writes, off the request path.
 
 ``record()`` is a list append (no I/O, no await). A background task hands the batch to the
-store in the writer's own thread (below the event loop's priority) every ``flush_ms`` milliseconds; ``close()`` flushes what is left.
+store in the writer's own thread (below the event loop's priority) every ``flush_ms``
+milliseconds; ``close()`` flushes what is left.
 A crash or SIGKILL loses at most the records of the last ``flush_ms`` window (default 200 ms).
 
 While the store fails (a locked SQLite file, Postgres down), rows are kept and retried, in
