@@ -307,3 +307,17 @@ def test_config_cache_is_reused_per_configuration_and_gives_the_same_decision():
     for p in (policy, denied):
         assert _decide(f, models, p, ["openai"], cache=cache) == _decide(f, models, p, ["openai"])
     assert _decide(f, models, denied, ["openai"], cache=cache).model != "gpt-5.4-nano"
+
+
+@pytest.mark.parametrize("q", ["What is 2+2?", "what's 17*23?", "Calculate (3 + 4) / 2", "2^10 = ?"])
+def test_plain_arithmetic_is_easy_and_goes_to_the_cheapest_model(q: str) -> None:
+    f = extract({"messages": [{"role": "user", "content": q}]})
+    assert (f.task_type, f.difficulty) == ("reasoning", 0.1) and "plain arithmetic" in f.signals
+    assert decide(f, load_catalog().models, Policy(), ("openai",)).model == "gpt-5.4-nano"
+
+
+@pytest.mark.parametrize("q", ["Solve x^2-5x+6=0", "What is 2+2? Explain why addition is commutative.",
+                               "Prove that there are infinitely many primes."])
+def test_math_that_is_more_than_arithmetic_keeps_its_difficulty(q: str) -> None:
+    f = extract({"messages": [{"role": "user", "content": q}]})
+    assert f.task_type == "reasoning" and f.difficulty >= 0.45 and "plain arithmetic" not in f.signals

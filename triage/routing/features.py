@@ -28,6 +28,8 @@ _WORD = re.compile(r"[a-z0-9+#_']+")
 _MATH_SYNTAX = re.compile(r"[0-9] ?[+*/^=<>] ?[0-9(]|[0-9] - [0-9]")  # 3x + 7 = 22, 3/2, 2^10 (not 2024-05-01)
 _POWER = re.compile(r"[a-z)]\^[0-9]")  # x^2
 _DIGIT = re.compile(r"[0-9]")
+# "What is 17*23?", "calculate (3 + 4) / 2": an arithmetic expression and at most a verb before it.
+_ARITHMETIC = re.compile(r"\s*(?:(?:what(?: is|'s)|calculate|compute|evaluate)\s+)?[0-9(][0-9\s.,+\-*/x×÷^()%=]*\??\s*", re.I)
 _SIZE = re.compile(r"([0-9][0-9,]{2,})[- ]?(?:lines?|loc|files|pages|words|rows|documents)\b")
 
 # Marks of source code, found by substring checks (case-sensitive, on the original text).
@@ -236,8 +238,10 @@ def _difficulty(s: _Scan, task_type: str, input_tokens: int) -> tuple[float, lis
     hard = (ws & _HARD_WORDS) | (bigrams & _HARD_PHRASES)
     easy = len(ws & _EASY_WORDS) + len(bigrams & _EASY_PHRASES)
     d = {"simple_qa": 0.1, "general": 0.25, "creative": 0.3, "analysis": 0.4, "coding": 0.4, "reasoning": 0.45}[task_type]
-    d += 0.12 * min(len(hard), 4)
     why: list[str] = []
+    if task_type == "reasoning" and len(text) <= 80 and _ARITHMETIC.fullmatch(text):
+        return 0.1, ["plain arithmetic"]
+    d += 0.12 * min(len(hard), 4)
     if hard:
         why.append(f"hard cues: {', '.join(sorted(hard)[:3])}")
     if s.numbers:
