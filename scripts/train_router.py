@@ -4,7 +4,8 @@
     .venv/bin/python scripts/train_router.py [--data ../shared/data] [--out triage/data/router]
                                             [--figures]
 
-Writes ``weights.json`` (the quality model), ``arena.json`` (LMArena category ratings used as
+Writes ``weights.json`` (the quality model), ``neighbors.json`` (similar training prompts and
+the seen models' scores on them), ``arena.json`` (LMArena category ratings used as
 skill priors) and ``provenance.json`` (data file hashes, date, command, hyper-parameters and,
 with ``--figures``, the figures of ``python -m triage.eval.all --folds 3 --bootstrap 200``, also
 written as a table to ``figures.md``) into the output directory.
@@ -63,8 +64,11 @@ def main(argv: list[str]) -> int:
         json.dumps({"source": ARENA_FILE, "ratings": arena}, sort_keys=True, separators=(",", ":"))
     )
     hp = train.Hyper()
-    weights = train.fit(training_sets(data), arena, hp, log=log)
+    sets = training_sets(data)
+    weights = train.fit(sets, arena, hp, log=log)
     (out / "weights.json").write_text(json.dumps(weights, separators=(",", ":")))
+    index = train.neighbor_index(sets)
+    (out / "neighbors.json").write_text(json.dumps(index, separators=(",", ":")))
     files = [f"routing/{f}" for f, _ in TRAIN_FILES]
     files += [f"routing/pools/{p}.json" for _, p in TRAIN_FILES] + [ARENA_FILE]
     try:  # code only: the files this run has just written are not "uncommitted changes" of the code
@@ -83,6 +87,7 @@ def main(argv: list[str]) -> int:
         "command": "python scripts/train_router.py" + (" --figures" if args.figures else ""),
         "data_files": {f: sha256(data / f) for f in files},
         "hyper": weights["hyper"],
+        "neighbors": {k: index[k] for k in ("k", "kappa", "min_df", "max_df", "items")} | {"keys": len(index["keys"])},
         "sizes": {p.name: p.stat().st_size for p in sorted(out.glob("*.json")) if p.name != "provenance.json"},
         "figures": None,
     }
@@ -104,7 +109,7 @@ def main(argv: list[str]) -> int:
             "fold). `default_router` is the estimator `model: \"auto\"` uses (`Policy().router`).\n\n"
             "```\n" + res.stdout.rstrip("\n") + "\n```\n"
         )
-    log(f"wrote {out}/weights.json, arena.json, provenance.json")
+    log(f"wrote {out}/weights.json, neighbors.json, arena.json, provenance.json")
     return 0
 
 

@@ -38,6 +38,7 @@ def cv_predictions(ds, data: Path, fname: str, folds: int, log):
     from train_router import training_sets  # the same sets as the shipped model
 
     from triage.routing.learned import QualityModel, train
+    from triage.routing.learned.neighbors import NeighborIndex
     from triage.routing.learned.prior import read_arena_csv
 
     arena = read_arena_csv(data / "arena" / "arena_text_stylectrl_2025-12-11.csv")
@@ -46,8 +47,9 @@ def cv_predictions(ds, data: Path, fname: str, folds: int, log):
     for f in range(folds):
         held = {i for i in ds.ids if fold_of(i, folds) == f}
         log(f"cv {fname}: fold {f + 1}/{folds}, {len(held)} items held out")
-        weights = train.fit(training_sets(data, {fname: held}), arena, train.Hyper(), log=log)
-        qm = QualityModel(weights, arena)
+        sets = training_sets(data, {fname: held})
+        weights = train.fit(sets, arena, train.Hyper(), log=log)
+        qm = QualityModel(weights, arena, NeighborIndex(train.neighbor_index(sets)))
         idx = [j for j, i in enumerate(ds.ids) if i in held]
         preds[idx] = predict_learned(ds.subset(idx), qm)
         models_of.append(qm)

@@ -45,6 +45,5 @@ class LearnedEstimator:
         return hit[1]
 
     def __call__(self, features: RequestFeatures, models: Sequence[CatalogModel]) -> list[float]:
-        qm = self.model
-        return qm.predict_item(qm.item(features.messages, features.task_type, features.difficulty),
-                               self.pool(models), features.task_type, features.difficulty)
+        return self.model.predict(features.messages, self.pool(models), features.task_type,
+                                  features.difficulty)

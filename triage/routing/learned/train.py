@@ -306,3 +306,16 @@ def fit(sets: Sequence[TrainSet], arena: Mapping, hp: Hyper = Hyper(), log=print
         "output_length": length,
         "hyper": dict(hp.__dict__),
     }
+
+
+def neighbor_index(sets: Sequence[TrainSet]) -> dict:
+    """The neighbour index (``neighbors.py``) of the same training items, as its JSON document."""
+    from triage.routing.learned import neighbors
+
+    sources = []
+    for s in sets:
+        names = [model_key(m) for m in s.models]
+        items = [(feat.extract(it["messages"])[0], [it["scores"].get(m.name) for m in s.models])
+                 for it in s.items]
+        sources.append((names, items))
+    return neighbors.build(sources)

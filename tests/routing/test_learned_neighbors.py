@@ -1,0 +1,104 @@
+"""The neighbour index of the learned router: similar training prompts, and the blend of the seen
+models' scores on them with the item-response prediction."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from triage.catalog.model import load_catalog
+from triage.routing.learned import QualityModel
+from triage.routing.learned import features as feat
+from triage.routing.learned.neighbors import NeighborIndex, build
+from triage.routing.pool import PoolModel
+
+
+def _keys(text: str) -> set[bytes]:
+    return feat.extract([{"role": "user", "content": text}])[0]
+
+
+# two sources scoring different models; "strong" does the chemistry, "weak" the poetry
+CHEM = [f"Balance the redox equation for permanganate and oxalate number {i} in acidic solution" for i in range(6)]
+POEM = [f"Write a haiku about autumn leaves drifting on a quiet pond, version {i}" for i in range(6)]
+FILLER = [f"the the the the filler sentence {i}" for i in range(6)]
+
+
+def _index(**kw) -> NeighborIndex:
+    src_a = (["strong", "weak"], [(_keys(t), [1.0, 0.0]) for t in CHEM] + [(_keys(t), [0.0, 1.0]) for t in POEM])
+    src_b = (["other"], [(_keys(t), [0.5]) for t in FILLER])
+    return NeighborIndex(json.loads(json.dumps(build([src_a, src_b], **kw))))
+
+
+def test_the_most_similar_training_prompts_come_first() -> None:
+    nb = _index(k=3)
+    near = nb.nearest(_keys("Balance the redox equation for permanganate and oxalate in acidic solution"))
+    assert len(near) == 3
+    assert all(j < 6 for j, _ in near)  # chemistry items
+    sims = [s for _, s in near]
+    assert sims == sorted(sims, reverse=True) and 0 < sims[-1] <= sims[0] <= 1.0 + 1e-9
+
+
+def test_an_unrelated_prompt_finds_nothing_and_keeps_the_prior() -> None:
+    nb = _index()
+    near = nb.nearest(_keys("zebra quantum saxophone"))
+    assert near == []
+    assert nb.blend(near, ["strong", "weak"], [0.3, 0.6]) == [0.3, 0.6]
+
+
+def test_keys_in_too_many_prompts_are_not_indexed() -> None:
+    doc = build([(["m"], [(_keys(t), [1.0]) for t in CHEM + POEM + FILLER])], max_df=6, min_df=2)
+    keys = set(doc["keys"])
+    assert "the" not in keys  # in 12 prompts
+    assert "redox" in keys and "haiku" in keys  # in 6 each
+    assert "zebra" not in keys  # in none; a key of one prompt cannot link two either
+    assert all(2 <= len(p) <= 6 for p in doc["postings"])
+
+
+def test_blend_moves_seen_models_toward_their_neighbours_scores_and_leaves_others() -> None:
+    nb = _index(k=6, kappa=1.0)
+    near = nb.nearest(_keys("Write a haiku about autumn leaves drifting on a quiet pond"))
+    strong, weak, unseen = nb.blend(near, ["strong", "weak", "unseen"], [0.5, 0.5, 0.5])
+    assert weak > 0.8 and strong < 0.2  # the poetry neighbours: weak did them, strong did not
+    assert unseen == 0.5
+    # more prior weight, less movement
+    nb_heavy = _index(k=6, kappa=100.0)
+    s2, w2 = nb_heavy.blend(nb_heavy.nearest(_keys(POEM[0])), ["strong", "weak"], [0.5, 0.5])
+    assert strong < s2 < 0.5 < w2 < weak
+
+
+def test_a_source_that_did_not_score_a_model_says_nothing_about_it() -> None:
+    nb = _index(k=20, kappa=1.0)
+    near = nb.nearest(_keys("the filler sentence 3 about redox"))
+    (other,) = nb.blend(near, ["other"], [0.9])
+    assert 0.5 <= other < 0.9  # only the filler items scored "other"
+
+
+@pytest.fixture(scope="module")
+def qm() -> QualityModel:
+    return QualityModel.load_default()
+
+
+def test_the_shipped_index_is_small_and_recorded() -> None:
+    base = resources.files("triage").joinpath("data/router")
+    assert len(base.joinpath("neighbors.json").read_bytes()) < 10_000_000
+    prov = json.loads(base.joinpath("provenance.json").read_text())
+    assert prov["neighbors"]["items"] > 1000 and prov["neighbors"]["k"] >= 1
+
+
+def test_neighbours_apply_only_when_the_data_scored_every_model_of_the_pool(qm: QualityModel) -> None:
+    assert qm.neighbors is not None
+    bare = QualityModel.__new__(QualityModel)
+    bare.__dict__.update(qm.__dict__)
+    bare.neighbors = None
+    msgs = [{"role": "user", "content": "Which of the following best describes the role of mitochondria "
+                                        "in a eukaryotic cell?\nA. protein synthesis\nB. ATP production\n"
+                                        "C. lipid storage\nD. DNA replication\nAnswer:"}]
+    seen = [PoolModel("gemini-1.5-flash-002", 0.075, 0.3, "gemini-1.5-flash-002"),
+            PoolModel("Meta-Llama-3_1-8B-Instruct", 0.03, 0.05, "llama-3.1-8b-instruct")]
+    assert qm.predict(msgs, seen) != bare.predict(msgs, seen)
+    mixed = seen + [PoolModel("gpt-4-1106-preview", 10.0, 30.0, "gpt-4-1106-preview")]
+    assert qm.predict(msgs, mixed) == bare.predict(msgs, mixed)
+    catalog = [m.as_pool_model() for m in load_catalog(None).models]  # every production model is unseen
+    assert qm.predict(msgs, catalog) == bare.predict(msgs, catalog)

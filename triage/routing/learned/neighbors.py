@@ -1,0 +1,149 @@
+"""Similar training prompts, and how each model the data saw did on them.
+
+The item-response model (``model.py``) describes a prompt by a linear difficulty and a few task
+coordinates: it cannot say "this is one of those questions Llama-3-8B gets wrong and
+gemini-flash gets right". Scored routing data can: among the training prompts most like this
+one, how did each model do? This module answers that, and blends it with the item-response
+prediction by shrinkage (a Beta-style prior worth ``kappa`` neighbours):
+
+    p_m = (sum_j s_j y_jm + kappa p_irt_m) / (sum_j s_j + kappa)
+
+over the ``k`` training prompts ``j`` with the highest cosine similarity ``s_j`` (binary keys of
+``features.extract``, idf-weighted) that have a score ``y_jm`` for model ``m``. A model the data
+never saw (every production model today) keeps its item-response prediction; a prompt unlike
+the training data has small similarities, so it keeps it too.
+
+Only keys seen in at least ``min_df`` and at most ``max_df`` training prompts are indexed:
+common words separate nothing, and they are what would make a lookup slow. The lookup is pure
+Python over an inverted index (``array`` postings, ~2 MB in memory): ~41 keys x a few dozen
+postings for a typical prompt.
+
+Built by ``build`` from the training sets (``scripts/train_router.py``), shipped as
+``triage/data/router/neighbors.json``; ``k``, ``kappa`` and ``max_df`` were chosen by 3-fold
+cross-validation on the training files (docs/router.md).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from operator import mul
+
+FORMAT = 1
+K = 50
+KAPPA = 10.0
+MIN_DF = 2
+MAX_DF = 300
+DIGITS = 3  # rounding of stored scores
+
+
+def build(sources: Sequence[tuple[Sequence[str], Iterable[tuple[Iterable[bytes], Sequence[float | None]]]]],
+          k: int = K, kappa: float = KAPPA, min_df: int = MIN_DF, max_df: int = MAX_DF) -> dict:
+    """``sources``: per training source, (model keys, [(prompt keys, score per model or None)]).
+    -> the JSON document ``NeighborIndex`` reads."""
+    models: list[str] = []
+    item_keys: list[set[bytes]] = []
+    item_scores: list[dict[str, float]] = []
+    for names, items in sources:
+        for n in names:
+            if n not in models:
+                models.append(n)
+        for keys, scores in items:
+            item_keys.append(set(keys))
+            item_scores.append({n: float(s) for n, s in zip(names, scores) if s is not None})
+    n = len(item_keys)
+    df: dict[bytes, int] = {}
+    for ks in item_keys:
+        for key in ks:
+            df[key] = df.get(key, 0) + 1
+    vocab = sorted(key for key, c in df.items() if min_df <= c <= max_df)
+    col = {key: i for i, key in enumerate(vocab)}
+    postings: list[list[int]] = [[] for _ in vocab]
+    for j, ks in enumerate(item_keys):
+        for key in ks:
+            i = col.get(key)
+            if i is not None:
+                postings[i].append(j)
+    return {
+        "format": FORMAT,
+        "k": k,
+        "kappa": kappa,
+        "min_df": min_df,
+        "max_df": max_df,
+        "items": n,
+        "keys": [key.decode("utf-8", "replace") for key in vocab],
+        "idf": [round(math.log(n / df[key]), 4) for key in vocab],
+        "postings": postings,
+        "models": models,
+        # per model, its score on each item (null where the item's source did not score it)
+        "scores": {m: [None if (v := s.get(m)) is None else round(v, DIGITS) for s in item_scores]
+                   for m in models},
+    }
+
+
+class NeighborIndex:
+    """The training prompts most like a request, and the seen models' scores on them."""
+
+    def __init__(self, doc: Mapping) -> None:
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"neighbour index format {doc.get('format')} (expected {FORMAT}): rebuild it")
+        self.k = int(doc["k"])
+        self.kappa = float(doc["kappa"])
+        n = int(doc["items"])
+        norm2 = [0.0] * n
+        post: dict[bytes, tuple[float, array]] = {}
+        for key, idf, items in zip(doc["keys"], doc["idf"], doc["postings"]):
+            w = float(idf) * float(idf)
+            post[key.encode("utf-8")] = (w, array("I", items))
+            for j in items:
+                norm2[j] += w
+        self._post = post
+        self._inv_norm = [1.0 / math.sqrt(v) if v > 0 else 0.0 for v in norm2]
+        nan = float("nan")
+        self._scores = {m: array("f", (nan if v is None else v for v in col)) for m, col in doc["scores"].items()}
+
+    def models(self) -> set[str]:
+        return set(self._scores)
+
+    def nearest(self, keys: Iterable[bytes]) -> list[tuple[int, float]]:
+        """The ``k`` most similar training prompts: [(item, cosine similarity)], best first."""
+        acc: dict[int, float] = {}
+        get = acc.get
+        q = 0.0
+        post = self._post
+        for key in keys:
+            e = post.get(key)
+            if e is None:
+                continue
+            w, items = e
+            q += w
+            for j in items:
+                acc[j] = get(j, 0.0) + w
+        if not acc:
+            return []
+        qn = 1.0 / math.sqrt(q)
+        sims = map(mul, acc.values(), map(self._inv_norm.__getitem__, acc.keys()))
+        return [(j, s * qn) for s, j in heapq.nlargest(self.k, zip(sims, acc.keys()))]
+
+    def blend(self, near: Sequence[tuple[int, float]], model_keys: Sequence[str],
+              prior: Sequence[float]) -> list[float]:
+        """Shrink each seen model's score on the neighbours toward its ``prior`` prediction."""
+        if not near:
+            return list(prior)
+        kappa = self.kappa
+        out = []
+        for key, p in zip(model_keys, prior):
+            col = self._scores.get(key)
+            if col is None:
+                out.append(p)
+                continue
+            num = den = 0.0
+            for j, s in near:
+                y = col[j]
+                if y == y:  # not NaN: this item's source scored the model
+                    num += s * y
+                    den += s
+            out.append((num + kappa * p) / (den + kappa))
+        return out
