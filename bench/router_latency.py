@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Latency of the learned router's part of a routing decision: p50/p99 over real prompts.
 
-    .venv/bin/python bench/router_latency.py [--n 3000] [--catalog production|eval]
+    .venv/bin/python bench/router_latency.py [--n 3000] [--catalog production|eval|seen]
 
 Prompts are the first N/2 items of ../shared/data/routing/mmlu_pro.dev.jsonl and of
 llmrouter.train.jsonl. With ``--catalog production`` (default) they are routed over the shipped
@@ -14,7 +14,9 @@ that for every request whatever the router), then timed are
 - ``decide``: the whole ``decide()`` call with that estimator (filters, costs, the selection
   rule, the explanation).
 
-``--catalog eval`` routes over a 4-model pool with ``choose`` (the harness's path). Loading the
+``--catalog eval`` routes over a 4-model pool with ``choose`` (the harness's path);
+``--catalog seen`` over the MMLU-Pro pool (10 models, every one scored by the training data, so
+the neighbour lookup of ``neighbors.py`` runs: production pools never take that path). Loading the
 weights is excluded (done once per process). Timings are per call on one core of a shared
 machine: read p99 with that in mind.
 """
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from triage.catalog.model import load_catalog  # noqa: E402
 from triage.config.settings import Policy  # noqa: E402
+from triage.eval.data import load_pool  # noqa: E402
 from triage.routing.decide import decide  # noqa: E402
 from triage.routing.features import extract  # noqa: E402
 from triage.routing.learned import QualityModel, choose  # noqa: E402
@@ -73,7 +76,7 @@ def timed(fn, args_list) -> list[float]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
-    ap.add_argument("--catalog", choices=("production", "eval"), default="production")
+    ap.add_argument("--catalog", choices=("production", "eval", "seen"), default="production")
     args = ap.parse_args()
     data = ROOT.parent / "shared" / "data" / "routing"
     prompts = []
@@ -86,10 +89,11 @@ def main() -> int:
     load = time.perf_counter() - t
     chars = statistics.median(sum(len(x["content"]) for x in m) for m in prompts)
     head = f"over {len(prompts)} prompts (median {chars:.0f} chars); weights load {load * 1e3:.0f} ms"
-    if args.catalog == "eval":
-        times = timed(lambda m: choose(m, EVAL_POOL, 0.9, quality_model=qm), [(m,) for m in prompts])
+    if args.catalog in ("eval", "seen"):
+        pool = EVAL_POOL if args.catalog == "eval" else load_pool(data / "pools" / "mmlu_pro.json")[1]
+        times = timed(lambda m: choose(m, pool, 0.9, quality_model=qm), [(m,) for m in prompts])
         p50, p99, mx = percentiles(times)
-        print(f"choose() on a {len(EVAL_POOL)}-model pool {head}: p50 {p50:.0f} us, p99 {p99:.0f} us, max {mx:.0f} us")
+        print(f"choose() on a {len(pool)}-model pool ({args.catalog}) {head}: p50 {p50:.0f} us, p99 {p99:.0f} us, max {mx:.0f} us")
         return 0
     catalog = load_catalog(None)
     models = catalog.models

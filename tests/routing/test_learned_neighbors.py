@@ -80,6 +80,14 @@ def qm() -> QualityModel:
     return QualityModel.load_default()
 
 
+def test_the_index_is_read_only_when_a_pool_of_seen_models_needs_it() -> None:
+    qm = QualityModel.load_default()
+    catalog = [m.as_pool_model() for m in load_catalog(None).models]
+    qm.predict([{"role": "user", "content": "What is the capital of Australia?"}], catalog)
+    assert not isinstance(qm._neighbors, NeighborIndex)  # still the loader
+    assert isinstance(qm.neighbors, NeighborIndex) and qm.neighbors.k >= 1
+
+
 def test_the_shipped_index_is_small_and_recorded() -> None:
     base = resources.files("triage").joinpath("data/router")
     assert len(base.joinpath("neighbors.json").read_bytes()) < 10_000_000
@@ -88,10 +96,9 @@ def test_the_shipped_index_is_small_and_recorded() -> None:
 
 
 def test_neighbours_apply_only_when_the_data_scored_every_model_of_the_pool(qm: QualityModel) -> None:
-    assert qm.neighbors is not None
     bare = QualityModel.__new__(QualityModel)
     bare.__dict__.update(qm.__dict__)
-    bare.neighbors = None
+    bare._neighbors, bare._seen_keys = None, set()
     msgs = [{"role": "user", "content": "Which of the following best describes the role of mitochondria "
                                         "in a eukaryotic cell?\nA. protein synthesis\nB. ATP production\n"
                                         "C. lipid storage\nD. DNA replication\nAnswer:"}]

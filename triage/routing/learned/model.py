@@ -8,7 +8,9 @@ forward pass of the item-response model fitted by ``train.py``:
 where ``[b, t]`` (difficulty, task coordinates) is linear in the prompt's features and the
 gateway's cues (task type, difficulty), ``a_m(task)`` is the model's arena rating for the task
 type mapped to a skill (+ its own correction if the training data had it) and ``u_m`` shared
-loadings (+ that correction). Pure Python, no work at import; an instance keeps a small cache of
+loadings (+ that correction). When the training data scored every model of the pool, each
+model's prediction is then shrunk toward its scores on the most similar training prompts
+(``neighbors.py``; the index is read on first need). Pure Python, no work at import; an instance keeps a small cache of
 per-pool skill vectors (pools are few and immutable); there is no module-level state.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from operator import mul
 
@@ -48,7 +50,7 @@ class QualityModel:
     """Expected quality in [0, 1] of each model of a pool on a request (see ``predict``)."""
 
     def __init__(self, weights: Mapping, arena: Mapping[str, Mapping[str, float]],
-                 neighbors: NeighborIndex | None = None):
+                 neighbors: NeighborIndex | Callable[[], NeighborIndex | None] | None = None):
         if weights.get("format") != 2:
             raise ValueError(f"router weights format {weights.get('format')} (expected 2): rebuild them")
         self.rank = r = int(weights["rank"])
@@ -79,9 +81,11 @@ class QualityModel:
         self._length = {k: list(v) for k, v in weights.get("output_length", {}).items()}
         self._pool_cache: dict[tuple[PoolModel, ...], list[tuple[dict[str, float], tuple[float, ...]]]] = {}
         self._last: tuple[Sequence[PoolModel], list] | None = None
-        # similar training prompts and the seen models' scores on them (``neighbors.py``)
-        self.neighbors = neighbors
-        self._seen_keys = neighbors.models() if neighbors is not None else set()
+        # similar training prompts and the seen models' scores on them (``neighbors.py``): the
+        # index, or a loader called the first time a pool of seen models asks (production pools
+        # never do, so the gateway does not read or keep 5 MB it would not use)
+        self._neighbors = neighbors
+        self._seen_keys = set(self.seen) if neighbors is not None else set()
 
     @classmethod
     def load_default(cls) -> "QualityModel":
@@ -90,8 +94,21 @@ class QualityModel:
         weights = json.loads(base.joinpath("weights.json").read_text(encoding="utf-8"))
         arena = json.loads(base.joinpath("arena.json").read_text(encoding="utf-8"))
         nb = base.joinpath("neighbors.json")
-        neighbors = NeighborIndex(json.loads(nb.read_text(encoding="utf-8"))) if nb.is_file() else None
-        return cls(weights, arena["ratings"], neighbors)
+
+        def load_neighbors() -> NeighborIndex:
+            index = NeighborIndex(json.loads(nb.read_text(encoding="utf-8")))
+            if index.models() != set(weights.get("seen", {})):
+                raise ValueError("neighbors.json and weights.json come from different training runs: rebuild them")
+            return index
+
+        return cls(weights, arena["ratings"], load_neighbors if nb.is_file() else None)
+
+    @property
+    def neighbors(self) -> NeighborIndex | None:
+        nb = self._neighbors
+        if nb is not None and not isinstance(nb, NeighborIndex):
+            nb = self._neighbors = nb()
+        return nb
 
     # ---- what the prompt asks
     def item(self, messages: list[dict], task: str | None = None, difficulty: float | None = None) -> list[float]:
@@ -181,12 +198,12 @@ class QualityModel:
             task, difficulty = gateway_cues(messages)
         keys, dense = feat.extract(messages)
         p = self.predict_item(self._item(keys, dense, task, difficulty), models, task, difficulty)
-        nb = self.neighbors
-        if nb is not None:
+        if self._seen_keys:
             mkeys = [(m.arena_name or m.name).lower() for m in models]
             # only when the data scored every model of the pool: a model measured on similar
             # prompts and one predicted from its rating alone are not on the same footing (on
             # RouteLLM, Mixtral seen and GPT-4 not, blending Mixtral alone cut APGR 0.58 -> 0.51)
             if self._seen_keys.issuperset(mkeys):
+                nb = self.neighbors
                 p = nb.blend(nb.nearest(keys), mkeys, p)
         return p
