@@ -7,7 +7,7 @@
 Writes ``weights.json`` (the quality model), ``neighbors.json`` (similar training prompts and
 the seen models' scores on them), ``arena.json`` (LMArena category ratings used as
 skill priors) and ``provenance.json`` (data file hashes, date, command, hyper-parameters and,
-with ``--figures``, the figures of ``python -m triage.eval.all --folds 3 --bootstrap 200``, also
+with ``--figures``, the figures of ``python -m triage.eval.all --folds 3 --bootstrap 200 --transfer``, also
 written as a table to ``figures.md``) into the output directory.
 Needs the ``train`` extra (numpy, scipy). Training takes well under a minute on 2 cores.
 """
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
     }
     (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
     if args.figures:  # the figures of these weights, recorded next to them (~15 min)
-        cmd = ["-m", "triage.eval.all", "--data", str(data), "--folds", "3", "--bootstrap", "200"]
+        cmd = ["-m", "triage.eval.all", "--data", str(data), "--folds", "3", "--bootstrap", "200", "--transfer"]
         with tempfile.TemporaryDirectory() as tmp:
             js = Path(tmp) / "figures.json"
             res = subprocess.run([sys.executable, *cmd, "--json-out", str(js)],

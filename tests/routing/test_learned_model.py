@@ -118,3 +118,18 @@ def test_decide_and_the_harness_path_make_the_same_choice(qm: QualityModel, prom
         ch = choose(_msgs(prompt), pool, target, output_tokens=f.expected_output_tokens, quality_model=qm)
         assert ch.model == d.model, (target, d.reason, ch.reason)
         assert reference_cost(pool) == reference_cost(models)
+
+
+def test_seen_models_own_corrections_apply_only_when_the_data_saw_every_model_of_the_pool(qm: QualityModel) -> None:
+    from triage.routing.pool import PoolModel
+
+    plain = QualityModel.__new__(QualityModel)
+    plain.__dict__.update(qm.__dict__)
+    plain.seen, plain._pool_cache, plain._last = {}, {}, None  # every model placed by its rating alone
+    plain._neighbors, plain._seen_keys = None, set()
+    msgs = _msgs("Which of these is a prime number?\nA. 21\nB. 27\nC. 29\nD. 33\nAnswer:")
+    seen = [PoolModel("gemini-1.5-flash-002", 0.075, 0.3, "gemini-1.5-flash-002"),
+            PoolModel("Meta-Llama-3_1-8B-Instruct", 0.03, 0.05, "llama-3.1-8b-instruct")]
+    mixed = seen + [PoolModel("gpt-4-1106-preview", 10.0, 30.0, "gpt-4-1106-preview")]
+    assert qm.predict(msgs, mixed) == plain.predict(msgs, mixed)
+    assert qm.predict(msgs, seen) != plain.predict(msgs, seen)

@@ -1,11 +1,13 @@
 """The figures of docs/router.md: every dataset of ../shared/data/routing, one command.
 
-    python -m triage.eval.all [--data ../shared/data] [--format table|json] [--folds 5]
+    python -m triage.eval.all [--data ../shared/data] [--format table|json] [--folds 5] [--transfer]
 
 Held-out files (``*.dev.jsonl``, ``routellm_mmlu.jsonl``) are measured with the shipped
 weights. Training files are measured by K-fold cross-validation: for each fold the quality
 model is refitted (``train`` extra needed) on every other training file plus the other folds,
-and predicts the held-out fold; the folds' predictions are then evaluated together.
+and predicts the held-out fold; the folds' predictions are then evaluated together. With
+``--transfer`` each training file is also measured with a model fitted on the other training
+sources only (leave one source out): the closest thing here to data from a source never seen.
 """
 
 from __future__ import annotations
@@ -56,6 +58,25 @@ def cv_predictions(ds, data: Path, fname: str, folds: int, log):
     return preds, models_of[0]
 
 
+def transfer_predictions(ds, data: Path, fname: str, log):
+    """Per-item predictions for a training file from a model fitted on the *other* training
+    sources only (leave one source out): how the router does on a source it never saw, the
+    nearest thing here to the datasets kept aside."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_router import TRAIN_FILES, training_sets
+
+    from triage.routing.learned import QualityModel, train
+    from triage.routing.learned.neighbors import NeighborIndex
+    from triage.routing.learned.prior import read_arena_csv
+
+    arena = read_arena_csv(data / "arena" / "arena_text_stylectrl_2025-12-11.csv")
+    sets = [s for (f, _), s in zip(TRAIN_FILES, training_sets(data)) if f != fname]
+    log(f"transfer {fname}: fitted on {[s.name for s in sets]} only")
+    weights = train.fit(sets, arena, train.Hyper(), log=log)
+    qm = QualityModel(weights, arena, NeighborIndex(train.neighbor_index(sets)))
+    return predict_learned(ds, qm), qm
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m triage.eval.all")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -64,6 +85,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--plots", metavar="DIR", help="draw one picture per dataset here")
     ap.add_argument("--json-out", metavar="FILE", help="also write the JSON results here (with the table)")
+    ap.add_argument("--transfer", action="store_true",
+                    help="also measure each training file with a model fitted on the other sources only")
     args = ap.parse_args(argv)
     data = Path(args.data)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -93,6 +116,19 @@ def main(argv: list[str]) -> int:
         if args.plots:
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             output.plot(rep, str(Path(args.plots) / f"{stem}.png"))
+        if args.transfer and stem.endswith(".train"):
+            preds, qm = transfer_predictions(ds, data, path.name, log)
+            runs = run_routers(ds, ALL_ROUTERS, quality_model=qm, predictions=preds, log=log)
+            rep = evaluate.report(ds, runs, DEFAULT_ROUTER)
+            how = "transfer: fitted on the other training sources only"
+            results[f"{stem}.transfer"] = {"measured": how, **rep}
+            if args.format == "table":
+                boot = evaluate.bootstrap(ds, runs, args.bootstrap)
+                text = output.table(rep, boot)
+                for other in PRODUCT_ROUTERS:
+                    if other != DEFAULT_ROUTER and other in rep["routers"]:
+                        text += "\n" + output.diffs(rep, boot, other)
+                tables.append(f"## {stem} ({how})\n\n" + text)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results) + "\n")
     if args.format == "json":

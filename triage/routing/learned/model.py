@@ -7,8 +7,8 @@ forward pass of the item-response model fitted by ``train.py``:
 
 where ``[b, t]`` (difficulty, task coordinates) is linear in the prompt's features and the
 gateway's cues (task type, difficulty), ``a_m(task)`` is the model's arena rating for the task
-type mapped to a skill (+ its own correction if the training data had it) and ``u_m`` shared
-loadings (+ that correction). When the training data scored every model of the pool, each
+type mapped to a skill (+ its own correction if the training data had it, and had every other
+model of the pool too) and ``u_m`` shared loadings (+ that correction). When the training data scored every model of the pool, each
 model's prediction is then shrunk toward its scores on the most similar training prompts
 (``neighbors.py``; the index is read on first need). Pure Python, no work at import; an instance keeps a small cache of
 per-pool skill vectors (pools are few and immutable); there is no module-level state.
@@ -160,11 +160,17 @@ class QualityModel:
             self._last = (models, cached)
             return cached
         priors = prior_vectors(models, self.arena, self.price_slope)
+        # A seen model's own correction says how it did on the training sources; a model
+        # without one is placed by its rating alone. Compared in one pool, the two are not on
+        # the same footing (trained on LLMRouter alone, Llama-3.1-8B's correction made it the
+        # predicted best of the MMLU-Pro pool: AIQ 0.47 where random mixing gets 0.65), so the
+        # corrections apply only when the data saw every model of the pool.
+        all_seen = all((m.arena_name or m.name).lower() in self.seen for m in models)
         out = []
         for m, f in zip(models, priors):
             a = [self._pa[0] + self._pa[1] * z for z in task_ratings(f)]
             u: tuple[float, ...] = ()  # only seen models have their own task loadings
-            delta = self.seen.get((m.arena_name or m.name).lower())
+            delta = self.seen.get((m.arena_name or m.name).lower()) if all_seen else None
             if delta is not None:
                 a = [x + delta[0] for x in a]
                 u = tuple(delta[1:])
