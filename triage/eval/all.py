@@ -91,6 +91,19 @@ def main(argv: list[str]) -> int:
     data = Path(args.data)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     results, tables = {}, []
+
+    def measured(ds, runs, key: str, how: str) -> dict:
+        rep = evaluate.report(ds, runs, DEFAULT_ROUTER)
+        results[key] = {"measured": how, **rep}
+        if args.format == "table":
+            boot = evaluate.bootstrap(ds, runs, args.bootstrap)
+            text = output.table(rep, boot)
+            for other in PRODUCT_ROUTERS:  # the other product routers' intervals too
+                if other != DEFAULT_ROUTER and other in rep["routers"]:
+                    text += "\n" + output.diffs(rep, boot, other)
+            tables.append(f"## {key.removesuffix('.transfer')} ({how})\n\n" + text)
+        return rep
+
     for path in sorted((data / "routing").glob("*.jsonl")):
         stem = path.name[: -len(".jsonl")]
         base = stem.split(".")[0]
@@ -104,31 +117,14 @@ def main(argv: list[str]) -> int:
         else:
             runs = run_routers(ds, ALL_ROUTERS, log=log)
             how = "held out, shipped weights"
-        rep = evaluate.report(ds, runs, DEFAULT_ROUTER)
-        results[stem] = {"measured": how, **rep}
-        if args.format == "table":
-            boot = evaluate.bootstrap(ds, runs, args.bootstrap)
-            text = output.table(rep, boot)
-            for other in PRODUCT_ROUTERS:  # the other product routers' intervals too
-                if other != DEFAULT_ROUTER and other in rep["routers"]:
-                    text += "\n" + output.diffs(rep, boot, other)
-            tables.append(f"## {stem} ({how})\n\n" + text)
+        rep = measured(ds, runs, stem, how)
         if args.plots:
             Path(args.plots).mkdir(parents=True, exist_ok=True)
             output.plot(rep, str(Path(args.plots) / f"{stem}.png"))
         if args.transfer and stem.endswith(".train"):
             preds, qm = transfer_predictions(ds, data, path.name, log)
             runs = run_routers(ds, ALL_ROUTERS, quality_model=qm, predictions=preds, log=log)
-            rep = evaluate.report(ds, runs, DEFAULT_ROUTER)
-            how = "transfer: fitted on the other training sources only"
-            results[f"{stem}.transfer"] = {"measured": how, **rep}
-            if args.format == "table":
-                boot = evaluate.bootstrap(ds, runs, args.bootstrap)
-                text = output.table(rep, boot)
-                for other in PRODUCT_ROUTERS:
-                    if other != DEFAULT_ROUTER and other in rep["routers"]:
-                        text += "\n" + output.diffs(rep, boot, other)
-                tables.append(f"## {stem} ({how})\n\n" + text)
+            measured(ds, runs, f"{stem}.transfer", "transfer: fitted on the other training sources only")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results) + "\n")
     if args.format == "json":
