@@ -8,10 +8,11 @@ forward pass of the item-response model fitted by ``train.py``:
 where ``[b, t]`` (difficulty, task coordinates) is linear in the prompt's features and the
 gateway's cues (task type, difficulty), ``a_m(task)`` is the model's arena rating for the task
 type mapped to a skill (+ its own correction if the training data had it, and had every other
-model of the pool too) and ``u_m`` shared loadings (+ that correction). When the training data scored every model of the pool, each
-model's prediction is then shrunk toward its scores on the most similar training prompts
-(``neighbors.py``; the index is read on first need). Pure Python, no work at import; an instance keeps a small cache of
-per-pool skill vectors (pools are few and immutable); there is no module-level state.
+model of the pool too) and ``u_m`` shared loadings (+ that correction). When the training data
+scored every model of the pool, each model's prediction is then shrunk toward its scores on the
+most similar training prompts (``neighbors.py``; the index is read on first need). Pure Python,
+no work at import; an instance keeps a small cache of per-pool skill vectors (pools are few and
+immutable); there is no module-level state.
 """
 
 from __future__ import annotations

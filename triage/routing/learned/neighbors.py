@@ -9,14 +9,15 @@ prediction by shrinkage (a Beta-style prior worth ``kappa`` neighbours):
     p_m = (sum_j s_j y_jm + kappa p_irt_m) / (sum_j s_j + kappa)
 
 over the ``k`` training prompts ``j`` with the highest cosine similarity ``s_j`` (binary keys of
-``features.extract``, idf-weighted) that have a score ``y_jm`` for model ``m``. A model the data
-never saw (every production model today) keeps its item-response prediction; a prompt unlike
-the training data has small similarities, so it keeps it too.
+``features.extract``, idf-weighted) that have a score ``y_jm`` for model ``m``. The quality model
+applies it only when the data scored every model of the pool (``QualityModel.predict``), so a
+pool with a model the data never saw (every production pool today) keeps its item-response
+predictions; a prompt unlike the training data has small similarities, so it keeps them too.
 
 Only keys seen in at least ``min_df`` and at most ``max_df`` training prompts are indexed:
 common words separate nothing, and they are what would make a lookup slow. The lookup is pure
-Python over an inverted index (``array`` postings, ~2 MB in memory): ~41 keys x a few dozen
-postings for a typical prompt.
+Python over an inverted index (``array`` postings): ~800 postings for a median LLMRouter prompt,
+~2,800 for a median MMLU-Pro one, ~250 ns each.
 
 Built by ``build`` from the training sets (``scripts/train_router.py``), shipped as
 ``triage/data/router/neighbors.json``; ``k``, ``kappa`` and ``max_df`` were chosen by 3-fold
