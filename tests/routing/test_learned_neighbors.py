@@ -88,6 +88,20 @@ def test_the_index_is_read_only_when_a_pool_of_seen_models_needs_it() -> None:
     assert isinstance(qm.neighbors, NeighborIndex) and qm.neighbors.k >= 1
 
 
+def test_a_server_reads_the_index_at_start_only_if_its_catalog_needs_it() -> None:
+    from dataclasses import replace
+
+    from triage.routing.learned.estimator import LearnedEstimator
+
+    catalog = load_catalog(None).models
+    est = LearnedEstimator(QualityModel.load_default())
+    est.prepare(catalog)  # the production catalog: no model the data scored
+    assert not isinstance(est.model._neighbors, NeighborIndex)
+    local = replace(catalog[0], name="llama-local", arena_name="llama-3.1-8b-instruct")
+    est.prepare([*catalog, local])
+    assert isinstance(est.model._neighbors, NeighborIndex)
+
+
 def test_the_shipped_index_is_small_and_recorded() -> None:
     base = resources.files("triage").joinpath("data/router")
     assert len(base.joinpath("neighbors.json").read_bytes()) < 10_000_000

@@ -60,6 +60,7 @@ class Gateway:
         self.base_catalog = catalog or load_catalog(settings.home)
         self.catalog = self.base_catalog.with_overrides(settings.model_overrides)
         self.estimator = estimator or estimator_for(settings.policy.router)
+        self._prepare_estimator()
         self.client = UpstreamClient(settings.timeouts, self.instance_id)
         self.breakers = Breakers()
         self.decide_cache = ConfigCache()
@@ -90,7 +91,15 @@ class Gateway:
         self.catalog = self.base_catalog.with_overrides(settings.model_overrides)
         if settings.policy.router != self.settings.policy.router:
             self.estimator = estimator_for(settings.policy.router)
+        self._prepare_estimator()
         self.settings = settings
+
+    def _prepare_estimator(self) -> None:
+        """Data the estimator would otherwise read on a request (file I/O in the event loop) is
+        read here, before serving: the learned router's neighbour index, if a catalog model needs it."""
+        prepare = getattr(self.estimator, "prepare", None)
+        if prepare is not None:
+            prepare(self.catalog.models)
 
     @property
     def providers(self) -> Mapping[str, ProviderConfig]:

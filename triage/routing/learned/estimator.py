@@ -35,6 +35,10 @@ class LearnedEstimator:
             hit = self._pool[m.name] = (m, m.as_pool_model())
         return hit[1]
 
+    def prepare(self, models: Sequence[CatalogModel]) -> None:
+        """Load now what requests over these catalog models would need (the neighbour index)."""
+        self.model.prepare([self._as_pool(m) for m in models])
+
     def pool(self, models: Sequence[CatalogModel]) -> tuple[PoolModel, ...]:
         key = tuple(map(id, models))
         hit = self._pools.get(key)

@@ -104,6 +104,12 @@ class QualityModel:
 
         return cls(weights, arena["ratings"], load_neighbors if nb.is_file() else None)
 
+    def prepare(self, models: Sequence[PoolModel]) -> None:
+        """Read the neighbour index now if any of ``models`` was scored by the training data, so
+        that no request pays for it (a server calls this with its catalog at start)."""
+        if any((m.arena_name or m.name).lower() in self._seen_keys for m in models):
+            self.neighbors  # noqa: B018 (loads it)
+
     @property
     def neighbors(self) -> NeighborIndex | None:
         nb = self._neighbors
