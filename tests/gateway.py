@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,16 @@ class GatewayProcess:
                 self.proc.wait(5)
         self._log.close()
         return self.proc.returncode
+
+    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+        """POST raw bytes (JSON content type) and return the HTTP status, error statuses included."""
+        req = urllib.request.Request(self.url + path, data=body, headers={"content-type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                r.read()
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
 
     def ledger_rows(self, wait: float = 0.3) -> list[dict[str, Any]]:
         """Rows of the SQLite ledger (waits briefly for the writer's batch window)."""

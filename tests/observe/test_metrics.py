@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.request
 from typing import Any
 
@@ -19,13 +18,7 @@ KEY = "test-openai-key"
 
 
 def post(gw: GatewayProcess, body: dict[str, Any]) -> int:
-    req = urllib.request.Request(gw.url + "/v1/chat/completions", data=json.dumps(body).encode(), headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            r.read()
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return gw.post("/v1/chat/completions", json.dumps(body).encode())
 
 
 def scrape(gw: GatewayProcess) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

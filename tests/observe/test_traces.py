@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
@@ -71,24 +69,14 @@ def collector() -> Iterator[Collector]:
     c.server.shutdown()
 
 
-def post(gw: GatewayProcess, body: bytes, headers: dict[str, str]) -> int:
-    req = urllib.request.Request(gw.url + "/v1/chat/completions", data=body, headers={"content-type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            r.read()
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-
-
 def test_one_span_per_request_with_genai_attributes(openai_fake: FakeServer, fake: FakeServer, collector: Collector) -> None:
     env = {"OPENAI_API_KEY": KEY, "TRIAGE_OPENAI_BASE_URL": openai_fake.url + "/v1", "TRIAGE_OTLP_ENDPOINT": collector.url}
     gw = GatewayProcess(env)
     try:
         fake.script({"usage": {"prompt_tokens": 20, "completion_tokens": 7}})
         ok = json.dumps({"model": "auto", "messages": [{"role": "user", "content": PROMPT}]}).encode()
-        assert post(gw, ok, {"traceparent": f"00-{PARENT_TRACE}-00f067aa0ba902b7-01"}) == 200
-        assert post(gw, b'{"model": "auto", "messages": [', {}) == 400
+        assert gw.post("/v1/chat/completions", ok, {"traceparent": f"00-{PARENT_TRACE}-00f067aa0ba902b7-01"}) == 200
+        assert gw.post("/v1/chat/completions", b'{"model": "auto", "messages": [') == 400
         rows = gw.ledger_rows()
     finally:
         assert gw.stop() == 0  # shutdown exports what is left
