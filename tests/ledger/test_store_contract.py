@@ -322,3 +322,19 @@ def test_postgres_down_at_start_is_not_fatal_and_the_table_comes_with_the_first_
         assert s.count() == 1
     finally:
         s.close()
+
+
+def test_text_with_a_nul_is_stored_and_a_value_beyond_the_column_is_refused(store: LedgerStore) -> None:
+    """A client can put a NUL in a model name (valid JSON); an upstream can report a token count
+    beyond 64 bits. Neither may stall the ledger: the first is kept (Postgres text cannot hold
+    NUL: it becomes U+FFFD), the second is refused with an error the store itself classifies
+    as a refusal (``rejects``), so the writer sets that row aside instead of retrying it for ever."""
+    store.write_batch([rec(1, requested_model="gpt\x00x")])
+    (row,) = store.recent(5)
+    assert row["requested_model"] in ("gpt\x00x", "gpt\ufffdx")
+    with pytest.raises(Exception) as refused:
+        store.write_batch([rec(2, input_tokens=10**19)])
+    assert store.rejects(refused.value)
+    assert store.count() == 1
+    # being unavailable is not a refusal
+    assert not store.rejects(ConnectionError("gone")) and not store.rejects(OSError("database is locked"))

@@ -295,3 +295,101 @@ def test_replay_resumes_after_the_last_chunk_written(tmp_path: Path) -> None:
     store = FakeStore()
     replay_spill_file(path, store, chunk=2)  # type: ignore[arg-type]
     assert store.ids == ["r4"]  # only what the first attempt had not written
+
+
+HUGE = 10**19  # a token count an upstream can send (JSON's u64): beyond SQLite's signed 64 bits
+
+
+def test_a_row_the_store_refuses_is_set_aside_and_holds_nothing_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    async def main() -> LedgerWriter:
+        w = LedgerWriter(open_store(str(tmp_path / "ledger.db")), flush_ms=10, spill_dir=tmp_path)
+        await w.start()
+        w.record(rec(0))
+        w.record(LedgerRecord(ts=time.time(), request_id="poison", surface="openai", status=200, input_tokens=HUGE))
+        w.record(rec(1))
+        await wait_for(lambda: w.rejected == 1 and w.written == 2)
+        w.record(rec(2))  # later rows are not stuck behind it
+        await w.close()
+        return w
+
+    w = asyncio.run(main())
+    assert w.written == 3 and w.failed_batches == 0
+    s = open_store(str(tmp_path / "ledger.db"))
+    try:
+        assert sorted(r["request_id"] for r in s.recent(10)) == ["r0", "r1", "r2"]
+    finally:
+        s.close()
+    (line,) = (tmp_path / "ledger-rejected.jsonl").read_text().splitlines()
+    kept = json.loads(line)
+    assert kept["row"]["request_id"] == "poison" and kept["row"]["input_tokens"] == HUGE
+    assert "OverflowError" in kept["error"]
+    assert "refused a row" in capsys.readouterr().err
+
+
+def test_a_refused_row_in_a_spill_file_does_not_block_its_replay(tmp_path: Path) -> None:
+    from triage.ledger.writer import append_spill, replay_spill_file
+
+    path = tmp_path / "ledger-spill.1.jsonl"
+    poison = LedgerRecord(ts=1.0, request_id="poison", surface="openai", input_tokens=HUGE)
+    append_spill(path, [rec(0), poison, rec(1), rec(2)])  # the >64-bit integer is written too
+    store = open_store(str(tmp_path / "ledger.db"))
+    refused: list[str] = []
+    try:
+        n = replay_spill_file(path, store, chunk=3, reject=lambda r, e: refused.append(r.request_id))
+        assert n == 3 and refused == ["poison"] and not path.exists()
+        assert sorted(r["request_id"] for r in store.recent(10)) == ["r0", "r1", "r2"]
+    finally:
+        store.close()
+
+
+class RefusingStore(FakeStore):
+    """Refuses rows whose request id starts with "bad"; fails outright (unavailable) once
+    ``down_after`` single-row writes have been made."""
+
+    def __init__(self, down_after: int = 10**9) -> None:
+        super().__init__()
+        self.single_writes = 0
+        self.down_after = down_after
+
+    def write_batch(self, records: Sequence[LedgerRecord]) -> None:
+        if len(records) == 1:
+            self.single_writes += 1
+            if self.single_writes > self.down_after:
+                raise OSError("database is locked")
+        if any(r.request_id.startswith("bad") for r in records):
+            raise ValueError("refused")
+        super().write_batch(records)
+
+    def rejects(self, exc: BaseException) -> bool:
+        return isinstance(exc, ValueError)
+
+
+def test_a_store_failing_midway_through_the_row_by_row_write_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = RefusingStore(down_after=2)
+        w = LedgerWriter(store, flush_ms=10, spill_dir=tmp_path)  # type: ignore[arg-type]
+        await w.start()
+        for rid in ("r0", "bad1", "r2", "r3"):
+            w.record(LedgerRecord(ts=1.0, request_id=rid, surface="openai"))
+        await wait_for(lambda: store.single_writes > 2)  # r0 written, bad1 refused, then the store went down
+        store.down_after = 10**9  # back up
+        await wait_for(lambda: len(store.ids) == 3)
+        await w.close()
+        assert store.ids == ["r0", "r2", "r3"] and w.rejected == 1
+
+    asyncio.run(main())
+
+
+def test_close_can_spill_a_row_with_an_integer_beyond_64_bits(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = LedgerWriter(FakeStore(fail=10**6), flush_ms=10, spill_dir=tmp_path)  # type: ignore[arg-type]
+        await w.start()
+        w.record(LedgerRecord(ts=1.0, request_id="big", surface="openai", input_tokens=10**30))
+        await asyncio.wait_for(w.close(), 5)
+
+    asyncio.run(main())
+    (spill,) = tmp_path.glob("ledger-spill.*.jsonl")
+    assert str(10**30) in spill.read_text()
+

@@ -17,6 +17,14 @@ from triage.ledger.store import StoreUnavailable
 _DDL_LOCK_ID = 0x7472696167  # "triag": serialises table creation across processes
 
 
+def _without_nul(row: tuple) -> tuple:
+    """Postgres text cannot hold NUL (a client can put one in a model name, valid JSON):
+    stored as U+FFFD rather than refused (the check costs ~1 µs a row, off the request path)."""
+    if any(type(v) is str and "\x00" in v for v in row):
+        return tuple(v.replace("\x00", "\ufffd") if type(v) is str else v for v in row)
+    return row
+
+
 class PostgresStore(ObserveQueries):
     _ph = "%s"
     _int_ts = "CAST(FLOOR(ts) AS BIGINT)"
@@ -30,6 +38,7 @@ class PostgresStore(ObserveQueries):
         self._lock = threading.Lock()
         self._connect = lambda: psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=5)
         self._unreachable = psycopg.OperationalError
+        self._refused = (psycopg.DataError, psycopg.IntegrityError)
         self._conn: Any = None
         self._schema_ready = False
         self._closed = False
@@ -74,11 +83,14 @@ class PostgresStore(ObserveQueries):
         return self._conn
 
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
-        rows = list(map(as_row, records))
+        rows = [_without_nul(r) for r in map(as_row, records)]
         with self._lock:
             conn = self._live()
             with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(self._insert, rows)
+
+    def rejects(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._refused)
 
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:

@@ -58,6 +58,10 @@ class SQLiteStore(ObserveQueries):
                 self._conn.rollback()  # all or nothing: the writer retries the whole batch
                 raise
 
+    def rejects(self, exc: BaseException) -> bool:
+        # OverflowError: an integer beyond SQLite's 64 bits (an upstream's absurd token count)
+        return isinstance(exc, (sqlite3.DataError, sqlite3.IntegrityError, OverflowError))
+
     def _query(self, q: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(r) for r in self._conn.execute(q, args).fetchall()]

@@ -24,6 +24,12 @@ GROUPS = {"model": "answered_model", "provider": "provider", "task": "task_type"
 class LedgerStore(Protocol):
     def write_batch(self, records: Sequence[LedgerRecord]) -> None: ...
 
+    def rejects(self, exc: BaseException) -> bool:
+        """True if ``exc`` (raised by ``write_batch``) means the store refused the rows
+        themselves (a value it cannot hold), not that it is unavailable: the writer then finds
+        and sets aside the refused rows instead of retrying the batch for ever."""
+        ...
+
     def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
         """Totals: requests, errors, tokens, cost, baseline cost, savings."""
         ...

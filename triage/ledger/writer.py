@@ -12,12 +12,18 @@ left at ``close()`` if the store still fails. Spill files are written back befor
 once the store answers, including those of a process that has exited (claimed at start by
 renaming, so several workers never replay the same file); replay progress is kept in a
 ``.offset`` file so a crash mid-replay does not write rows twice.
+
+A row the store *refuses* (``store.rejects(error)``: a value it cannot hold, such as an
+upstream's token count beyond 64 bits) is not retried for ever, which would hold every later row
+behind it: the batch is written row by row, the refused rows go to ``ledger-rejected.jsonl`` in
+TRIAGE_HOME with the store's error (or to stderr without a home), and the rest are written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import sys
 import threading
@@ -64,6 +70,7 @@ class LedgerWriter:
         self._spill_dir = Path(spill_dir) if spill_dir is not None else None
         self._spills: list[Path] = []  # files to write back, oldest rows first
         self.spilled = 0  # rows this writer put in its spill file (written back or not)
+        self.rejected = 0  # rows the store refused, set aside in ledger-rejected.jsonl
         self._last_warn = 0.0
         self._thread = ThreadPoolExecutor(1, "triage-ledger", initializer=_yield_to_the_event_loop)
 
@@ -92,24 +99,53 @@ class LedgerWriter:
             return
         batch, self._pending = self._pending, []
         try:
-            await self._in_thread(self._write, batch)
-            self.written += len(batch)
+            self.written += await self._in_thread(self._write, batch)
         except Exception as e:  # keep the batch: a locked or briefly unavailable database must not lose rows
             self.failed_batches += 1
-            self._pending[:0] = batch
-            self._warn(e)
+            self._pending[:0] = e.remaining if isinstance(e, PartialWrite) else batch
+            self._warn(e.__cause__ if isinstance(e, PartialWrite) and isinstance(e.__cause__, Exception) else e)
             excess = len(self._pending) - self.max_pending
             if excess > 0 and self._spill_dir is not None:
                 oldest, self._pending = self._pending[:excess], self._pending[excess:]
                 await self._in_thread(self._spill, oldest)
 
-    def _write(self, batch: list[LedgerRecord]) -> None:
-        """In the worker thread: spilled rows first (they are older), then the batch."""
+    def _write(self, batch: list[LedgerRecord]) -> int:
+        """In the worker thread: spilled rows first (they are older), then the batch.
+        -> rows of the batch written (the others were refused and set aside)."""
         while self._spills:
-            replay_spill_file(self._spills[0], self.store)
+            replay_spill_file(self._spills[0], self.store, reject=self._reject)
             self._spills.pop(0)
-        if batch:
+        if not batch:
+            return 0
+        try:
             self.store.write_batch(batch)
+            return len(batch)
+        except Exception as e:
+            if not _refused(self.store, e):
+                raise
+        written = 0
+        for i, rec in enumerate(batch):  # find the refused rows; keep the rest
+            try:
+                self.store.write_batch([rec])
+                written += 1
+            except Exception as e:
+                if not _refused(self.store, e):
+                    raise PartialWrite(batch[i:]) from e
+                self._reject(rec, e)
+        return written
+
+    def _reject(self, rec: LedgerRecord, e: BaseException) -> None:
+        self.rejected += 1
+        line = _json_line({"error": f"{type(e).__name__}: {e}".strip(), "row": dict(zip(COLUMNS, as_row(rec)))})
+        if self._spill_dir is not None:
+            path = self._spill_dir / "ledger-rejected.jsonl"
+            with path.open("ab") as f:
+                f.write(line)
+            where = str(path)
+        else:
+            sys.stderr.write(line.decode())
+            where = "stderr (above)"
+        print(f"triage: the ledger store refused a row ({type(e).__name__}: {e}); kept in {where}", file=sys.stderr)
 
     def _spill(self, rows: list[LedgerRecord]) -> None:
         assert self._spill_dir is not None
@@ -148,8 +184,35 @@ class LedgerWriter:
         self._thread.shutdown(wait=False)
 
 
+class PartialWrite(Exception):
+    """The store failed part way through a row-by-row write: ``remaining`` were not written."""
+
+    def __init__(self, remaining: list[LedgerRecord]) -> None:
+        super().__init__(f"{len(remaining)} rows not written")
+        self.remaining = remaining
+
+
+def _refused(store: LedgerStore, e: BaseException) -> bool:
+    rejects = getattr(store, "rejects", None)
+    return bool(rejects is not None and rejects(e))
+
+
+def _json_line(obj: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(obj) + b"\n"
+    except TypeError:  # an integer beyond 64 bits: the standard library writes any integer
+        return json.dumps(obj, default=str).encode() + b"\n"
+
+
+def _load_line(line: bytes) -> dict[str, Any]:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)  # what _json_line's fallback wrote (or a cut line: ValueError)
+
+
 def _row_json(rec: LedgerRecord) -> bytes:
-    return orjson.dumps(dict(zip(COLUMNS, as_row(rec)))) + b"\n"
+    return _json_line(dict(zip(COLUMNS, as_row(rec))))
 
 
 def append_spill(path: Path, rows: list[LedgerRecord]) -> None:
@@ -159,9 +222,11 @@ def append_spill(path: Path, rows: list[LedgerRecord]) -> None:
         os.fsync(f.fileno())
 
 
-def replay_spill_file(path: Path, store: LedgerStore, chunk: int = REPLAY_CHUNK) -> int:
-    """Write a spill file's rows to ``store`` and delete it; resumes after the last chunk a
-    previous attempt wrote (``<file>.offset``). A line cut by a crash is skipped."""
+def replay_spill_file(path: Path, store: LedgerStore, chunk: int = REPLAY_CHUNK,
+                      reject: Callable[[LedgerRecord, BaseException], None] | None = None) -> int:
+    """Write a spill file's rows to ``store`` and delete it; resumes after the last row a
+    previous attempt wrote (``<file>.offset``). A line cut by a crash is skipped; a row the
+    store refuses goes to ``reject`` (without one, the error is raised)."""
     mark = path.with_name(path.name + ".offset")
     offset = int(mark.read_text() or 0) if mark.exists() else 0
     fields = set(COLUMNS)
@@ -169,17 +234,34 @@ def replay_spill_file(path: Path, store: LedgerStore, chunk: int = REPLAY_CHUNK)
     with path.open("rb") as f:
         f.seek(offset)
         while lines := list(itertools.islice(f, chunk)):
-            rows = []
+            rows: list[tuple[LedgerRecord | None, int]] = []  # (row, its line's length)
             for line in lines:
                 try:
-                    d = orjson.loads(line)
-                    rows.append(LedgerRecord(**{k: v for k, v in d.items() if k in fields}))
-                except (orjson.JSONDecodeError, TypeError):
+                    d = _load_line(line)
+                    rows.append((LedgerRecord(**{k: v for k, v in d.items() if k in fields}), len(line)))
+                except (ValueError, TypeError):
                     print(f"triage: skipped an unreadable row in {path.name}", file=sys.stderr)
-            if rows:
-                store.write_batch(rows)
-            n += len(rows)
-            offset += sum(map(len, lines))
+                    rows.append((None, len(line)))
+            recs = [r for r, _ in rows if r is not None]
+            try:
+                if recs:
+                    store.write_batch(recs)
+                n += len(recs)
+                offset += sum(length for _, length in rows)
+            except Exception as e:
+                if reject is None or not _refused(store, e):
+                    raise
+                for rec, length in rows:  # row by row, the offset kept after each one
+                    if rec is not None:
+                        try:
+                            store.write_batch([rec])
+                            n += 1
+                        except Exception as e1:
+                            if not _refused(store, e1):
+                                mark.write_text(str(offset))
+                                raise
+                            reject(rec, e1)
+                    offset += length
             mark.write_text(str(offset))
     path.unlink()
     mark.unlink(missing_ok=True)

@@ -178,6 +178,7 @@ class LiveState:
         yield GaugeMetricFamily("triage_ledger_pending_rows", "Ledger rows waiting for the next batch write", value=len(writer._pending))
         yield GaugeMetricFamily("triage_ledger_failed_batches", "Ledger batch writes that failed (rows kept for retry)", value=writer.failed_batches)
         yield GaugeMetricFamily("triage_ledger_spilled_rows", "Ledger rows put in a spill file while the store failed", value=writer.spilled)
+        yield GaugeMetricFamily("triage_ledger_rejected_rows", "Ledger rows the store refused, kept in ledger-rejected.jsonl", value=writer.rejected)
         providers = GaugeMetricFamily("triage_provider_configured", "1 for each provider the gateway can call", labels=["provider"])
         for name in sorted({lp.provider(n) for n in gw.settings.providers}):
             providers.add_metric([name], 1)
