@@ -49,6 +49,25 @@ class UpstreamRequest:
     body: bytes
 
 
+def tokens(v: Any) -> int:
+    """A token count as an upstream reported it, read defensively: usage is bookkeeping, so a
+    malformed count must not fail an answer the upstream gave. A non-negative integer (or float,
+    truncated, or string of digits) is the count; anything else (negative, NaN, a list, a dict,
+    a bool) is 0."""
+    if type(v) is int:
+        return v if v > 0 else 0
+    if type(v) is float:
+        return int(v) if 0.0 < v < 1e30 else 0
+    if type(v) is str and v.isdigit() and len(v) < 40:
+        return int(v)
+    return 0
+
+
+def obj(v: Any) -> Mapping[str, Any]:
+    """``v`` if it is a JSON object, else an empty one (an upstream's usage or details field)."""
+    return v if isinstance(v, dict) else {}
+
+
 @dataclass(slots=True)
 class Usage:
     """Token counts as the provider bills them.

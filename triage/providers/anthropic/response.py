@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from triage.providers.base import Usage
+from triage.providers.base import Usage, obj, tokens
 from triage.providers.shapes import openai_usage
 
 # https://docs.anthropic.com/en/api/handling-stop-reasons
@@ -32,17 +32,17 @@ def finish_reason(stop_reason: str | None) -> str | None:
     return FINISH_REASONS.get(stop_reason, "stop")
 
 
-def to_usage(u: dict[str, Any]) -> Usage:
+def to_usage(u: Any) -> Usage:
     """Anthropic's ``input_tokens`` excludes cache reads and writes; ``Usage`` counts all."""
-    reads = u.get("cache_read_input_tokens") or 0
-    writes = u.get("cache_creation_input_tokens") or 0
-    details = u.get("output_tokens_details") or {}
+    u = obj(u)
+    reads = tokens(u.get("cache_read_input_tokens"))
+    writes = tokens(u.get("cache_creation_input_tokens"))
     return Usage(
-        input_tokens=(u.get("input_tokens") or 0) + reads + writes,
-        output_tokens=u.get("output_tokens") or 0,
+        input_tokens=tokens(u.get("input_tokens")) + reads + writes,
+        output_tokens=tokens(u.get("output_tokens")),
         cached_input_tokens=reads,
         cache_write_tokens=writes,
-        reasoning_tokens=details.get("thinking_tokens") or 0,
+        reasoning_tokens=tokens(obj(u.get("output_tokens_details")).get("thinking_tokens")),
     )
 
 

@@ -20,7 +20,7 @@ import orjson
 
 from triage.providers.anthropic.errors import stream_error
 from triage.providers.anthropic.response import finish_reason, to_usage
-from triage.providers.base import ErrorClass, UpstreamError, Usage
+from triage.providers.base import ErrorClass, UpstreamError, Usage, obj
 from triage.providers.shapes import chunk, usage_chunk
 from triage.providers.sse import Event, SSEDecoder
 
@@ -59,7 +59,7 @@ class AnthropicStreamTranslator:
 
     def _set_usage(self, u: dict[str, Any]) -> None:
         # message_delta usage is cumulative: it overwrites, and absent fields keep message_start's.
-        self._raw_usage.update({k: v for k, v in u.items() if v is not None})
+        self._raw_usage.update({k: v for k, v in obj(u).items() if v is not None})
         self.usage = to_usage(self._raw_usage)
 
     def _event(self, ev: Event) -> list[dict[str, Any]]:

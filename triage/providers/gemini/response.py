@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from triage.providers.base import Usage
+from triage.providers.base import Usage, obj, tokens
 from triage.providers.shapes import openai_usage
 
 # https://ai.google.dev/api/generate-content#FinishReason
@@ -40,14 +40,15 @@ def call_id(response_id: str | None, index: int, name: str) -> str:
     return "call_" + hashlib.sha256(f"{response_id}:{index}:{name}".encode()).hexdigest()[:24]
 
 
-def to_usage(meta: dict[str, Any]) -> Usage:
+def to_usage(meta: Any) -> Usage:
     """``promptTokenCount`` already includes cached tokens; output is candidates + thoughts,
     as Gemini bills thinking as output."""
-    thoughts = meta.get("thoughtsTokenCount") or 0
+    meta = obj(meta)
+    thoughts = tokens(meta.get("thoughtsTokenCount"))
     return Usage(
-        input_tokens=(meta.get("promptTokenCount") or 0) + (meta.get("toolUsePromptTokenCount") or 0),
-        output_tokens=(meta.get("candidatesTokenCount") or 0) + thoughts,
-        cached_input_tokens=meta.get("cachedContentTokenCount") or 0,
+        input_tokens=tokens(meta.get("promptTokenCount")) + tokens(meta.get("toolUsePromptTokenCount")),
+        output_tokens=tokens(meta.get("candidatesTokenCount")) + thoughts,
+        cached_input_tokens=tokens(meta.get("cachedContentTokenCount")),
         reasoning_tokens=thoughts,
     )
 

@@ -6,19 +6,18 @@ from typing import Any
 
 import orjson
 
-from triage.providers.base import ErrorClass, UpstreamError, Usage
+from triage.providers.base import ErrorClass, UpstreamError, Usage, obj, tokens
 
 
-def usage_from(u: dict[str, Any] | None) -> Usage:
+def usage_from(u: Any) -> Usage:
     if not u:
         return Usage()
-    prompt_details = u.get("prompt_tokens_details") or {}
-    completion_details = u.get("completion_tokens_details") or {}
+    u = obj(u)
     return Usage(
-        input_tokens=int(u.get("prompt_tokens") or 0),
-        output_tokens=int(u.get("completion_tokens") or 0),
-        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        input_tokens=tokens(u.get("prompt_tokens")),
+        output_tokens=tokens(u.get("completion_tokens")),
+        cached_input_tokens=tokens(obj(u.get("prompt_tokens_details")).get("cached_tokens")),
+        reasoning_tokens=tokens(obj(u.get("completion_tokens_details")).get("reasoning_tokens")),
     )
 
 
