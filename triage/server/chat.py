@@ -143,10 +143,10 @@ async def stream_answer(
     except asyncio.CancelledError:
         engine.account(gw, rec, p, target, translator.usage)  # the client left: record what was used
         raise
-    except UpstreamError as e:
+    except (UpstreamError, *engine.SHAPE_ERRORS) as e:
         # Bytes were already sent: no switch to another model mid-answer. End with an error event.
         engine.account(gw, rec, p, target, translator.usage)
-        err = from_upstream(e, target.model)
+        err = from_upstream(e if isinstance(e, UpstreamError) else engine.malformed(e), target.model)
         rec.status, rec.error_class = 200, f"stream_{err.error_class}"
         await send({"type": "http.response.body", "body": b"data: " + orjson.dumps({"error": err.openai_dict()}) + b"\n\ndata: [DONE]\n\n", "more_body": False})
         return

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from triage.ledger.record import LedgerRecord
-from triage.providers.base import ProviderAdapter, StreamTranslator, UpstreamError, Usage
+from triage.providers.base import ErrorClass, ProviderAdapter, StreamTranslator, UpstreamError, Usage
 from triage.providers.registry import adapter_for
 from triage.routing.decide import Decision, NoCandidateError, decide, eligibility, pick_baseline
 from triage.routing.features import extract
@@ -197,15 +197,55 @@ async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter,
     return answer
 
 
+# What reading an upstream answer of an unexpected shape raises in translation code (a string
+# where an object was due, a missing key...): the upstream's fault, answered as a 502 in the
+# caller's shape, never a gateway 500 or a stream cut mid-way.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def malformed(e: BaseException) -> UpstreamError:
+    return UpstreamError(ErrorClass.SERVER, f"the upstream's answer did not have the expected shape ({type(e).__name__})",
+                         status=502)
+
+
 def read_answer(p: Plan, adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
     """The upstream's non-stream body as an internal (OpenAI) response, stops applied."""
     try:
         answer, usage = adapter.chat_response(data, target.upstream_model)
+        check_answer(answer)
     except UpstreamError as e:
         raise from_upstream(e, target.model) from None
+    except SHAPE_ERRORS as e:
+        raise from_upstream(malformed(e), target.model) from None
     if p.stops:
         apply_stops(answer, p.stops)
     return answer, usage
+
+
+def _kind(v: Any, kind: type, where: str) -> None:
+    if v is not None and not isinstance(v, kind):
+        raise TypeError(f"{where} is a {type(v).__name__}")
+
+
+def check_answer(answer: Any) -> None:
+    """Raise TypeError unless ``answer`` has the internal (OpenAI chat.completion) shape every
+    surface reads: so a surface's translation never meets a string where an object is due."""
+    _kind(answer, dict, "the answer")
+    choices = answer.get("choices")
+    _kind(choices, list, "choices")
+    for c in choices or ():
+        _kind(c, dict, "a choice")
+        msg = c.get("message")
+        _kind(msg, dict, "a message")
+        if msg:
+            _kind(msg.get("content"), (str, list), "content")
+            for name in ("tool_calls", "thinking_blocks"):
+                items = msg.get(name)
+                _kind(items, list, name)
+                for item in items or ():
+                    _kind(item, dict, name[:-1])
+                    _kind(item.get("function"), dict, "a function")
+    # usage is not checked: it is bookkeeping, read defensively (providers.base.tokens)
 
 
 def translator(p: Plan, adapter: ProviderAdapter, target: Target) -> StreamTranslator:

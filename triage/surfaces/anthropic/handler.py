@@ -124,20 +124,20 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
                     if rec.ttfb_ms is None:
                         rec.ttfb_ms = (time.perf_counter() - ctx.t0) * 1000
                     await send({"type": "http.response.body", "body": out, "more_body": True})
-            tail = b"".join(writer.feed(c) for c in translator.finish())
+            tail = b"".join(writer.feed(c) for c in translator.finish()) + writer.finish()
         finally:
             resp.close()
     except asyncio.CancelledError:
         engine.account(gw, rec, p, target, translator.usage)  # the client left: record what was used
         raise
-    except UpstreamError as e:
+    except (UpstreamError, *engine.SHAPE_ERRORS) as e:
         engine.account(gw, rec, p, target, translator.usage)
-        err = from_upstream(e, target.model)
+        err = from_upstream(e if isinstance(e, UpstreamError) else engine.malformed(e), target.model)
         rec.error_class = f"stream_{err.error_class}"
         await send({"type": "http.response.body", "body": writer.error(err.status, err.message), "more_body": False})
         return
     engine.account(gw, rec, p, target, translator.usage)
-    await send({"type": "http.response.body", "body": tail + writer.finish(), "more_body": False})
+    await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
 async def start_stream(send: Send, out_headers: dict[str, str]) -> None:

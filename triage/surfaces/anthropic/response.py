@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from triage.providers.base import obj, tokens
+
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use",
                 "content_filter": "refusal"}
 
@@ -33,14 +35,14 @@ def tool_input(arguments: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def anthropic_usage(usage: dict[str, Any] | None) -> dict[str, int]:
-    u = usage or {}
-    details = u.get("prompt_tokens_details") or {}
-    reads = details.get("cached_tokens") or 0
-    writes = details.get("cache_write_tokens") or 0
-    return {"input_tokens": max(0, (u.get("prompt_tokens") or 0) - reads - writes),
+def anthropic_usage(usage: Any) -> dict[str, int]:
+    u = obj(usage)  # an upstream's usage, passed through: read defensively
+    details = obj(u.get("prompt_tokens_details"))
+    reads = tokens(details.get("cached_tokens"))
+    writes = tokens(details.get("cache_write_tokens"))
+    return {"input_tokens": max(0, tokens(u.get("prompt_tokens")) - reads - writes),
             "cache_creation_input_tokens": writes, "cache_read_input_tokens": reads,
-            "output_tokens": u.get("completion_tokens") or 0}
+            "output_tokens": tokens(u.get("completion_tokens"))}
 
 
 def stop_reason(finish: str | None, stop_sequence: str | None) -> str:

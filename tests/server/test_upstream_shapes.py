@@ -1,0 +1,103 @@
+"""An upstream that answers 200 with a body of the wrong shape (a list, a string where an object is
+due, stream events the same): the gateway answers the caller with a clear error in its own API's
+shape (a 502 before any byte, an error event once streaming), records it, and never answers a
+500 or cuts a stream mid-way. Both client surfaces, non-stream and stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+
+from tests.gateway import GatewayProcess
+
+BODIES = [b"[]", b'{"choices": "x"}', b'{"choices": [5]}', b'{"choices": [{"message": "str"}]}',
+          b'{"choices": [{"message": {"content": 5}}]}',
+          b'{"choices": [{"message": {"role": "assistant", "content": "hi", "tool_calls": "x"}}]}']
+EVENTS = [b"data: []\n\n", b'data: {"choices": "x"}\n\n', b'data: {"choices": [{"delta": "x"}]}\n\ndata: [DONE]\n\n',
+          b'data: {"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": "bad"}\n\ndata: [DONE]\n\n']
+SURFACES = {
+    "openai": ("/v1/chat/completions", {"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}]}),
+    "anthropic": ("/v1/messages", {"model": "gpt-5.4-mini", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}),
+}
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.next: bytes = b""
+        up = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                data = up.next
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream" if body.get("stream") else "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+
+
+@pytest.fixture(scope="module")
+def setup() -> Iterator[tuple[Upstream, GatewayProcess]]:
+    up = Upstream()
+    with GatewayProcess({"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": up.url}) as gw:
+        yield up, gw
+    up.server.shutdown()
+
+
+def call(gw: GatewayProcess, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+    req = urllib.request.Request(gw.url + path, data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json", "anthropic-version": "2023-06-01"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()  # a stream cut mid-way raises IncompleteRead here
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("data", BODIES)
+def test_a_malformed_answer_is_a_502_in_the_callers_shape(setup: tuple[Upstream, GatewayProcess], surface: str, data: bytes) -> None:
+    up, gw = setup
+    up.next = data
+    path, body = SURFACES[surface]
+    status, out = call(gw, path, body)
+    assert status == 502
+    err = json.loads(out)
+    assert (err["error"]["type"] == "upstream_error") if surface == "openai" else (err["type"] == "error")
+    assert gw.ledger_rows()[-1]["status"] == 502
+    assert "Traceback" not in gw.log()
+
+
+@pytest.mark.parametrize("data", EVENTS)
+def test_a_malformed_stream_event_ends_the_anthropic_stream_cleanly(setup: tuple[Upstream, GatewayProcess], data: bytes) -> None:
+    up, gw = setup
+    up.next = data
+    path, body = SURFACES["anthropic"]
+    status, out = call(gw, path, {**body, "stream": True})
+    assert status == 200
+    assert out.rstrip().endswith(b"}") and (b"event: error" in out or b"event: message_stop" in out)
+    assert "Traceback" not in gw.log()
+
+
+@pytest.mark.parametrize("data", EVENTS)
+def test_a_malformed_stream_event_ends_the_openai_stream_cleanly(setup: tuple[Upstream, GatewayProcess], data: bytes) -> None:
+    up, gw = setup
+    up.next = data
+    path, body = SURFACES["openai"]
+    status, out = call(gw, path, {**body, "stream": True})
+    assert status == 200 and out.endswith(b"data: [DONE]\n\n")
+    assert "Traceback" not in gw.log()
