@@ -101,3 +101,51 @@ def test_a_malformed_stream_event_ends_the_openai_stream_cleanly(setup: tuple[Up
     status, out = call(gw, path, {**body, "stream": True})
     assert status == 200 and out.endswith(b"data: [DONE]\n\n")
     assert "Traceback" not in gw.log()
+
+
+NATIVE = {  # Anthropic- and Gemini-wire upstreams answering 200 with the wrong shape
+    "claude-haiku-4-5": ([b"[]", b'{"type": "message", "content": "x"}', b'{"type": "message", "content": [5]}',
+                          b'{"type": "message", "content": [{"type": "tool_use", "input": "x"}]}'],
+                         [b"event: message_start\ndata: []\n\n",
+                          b'event: message_start\ndata: {"type": "message_start", "message": "x"}\n\n',
+                          b'event: content_block_delta\ndata: {"type": "content_block_delta", "delta": "x"}\n\n',
+                          b'data: {"type": "content_block_start", "index": 0, "content_block": "x"}\n\n']),
+    "gemini-2.5-flash": ([b"[]", b'{"candidates": "x"}', b'{"candidates": [{"content": "x"}]}',
+                          b'{"candidates": [{"content": {"parts": [{"functionCall": "x"}]}}]}'],
+                         [b"data: []\n\n", b'data: {"candidates": "x"}\n\n', b'data: {"candidates": [{"content": {"parts": [5]}}]}\n\n']),
+}
+
+
+@pytest.fixture(scope="module")
+def native_setup() -> Iterator[tuple[Upstream, GatewayProcess]]:
+    up = Upstream()
+    base = up.url.removesuffix("/v1")
+    env = {"ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k", "TRIAGE_ANTHROPIC_BASE_URL": base, "TRIAGE_GEMINI_BASE_URL": base}
+    with GatewayProcess(env) as gw:
+        yield up, gw
+    up.server.shutdown()
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("model,data", [(m, d) for m, (bodies, _) in NATIVE.items() for d in bodies])
+def test_other_wire_formats_answered_in_the_wrong_shape(native_setup: tuple[Upstream, GatewayProcess], surface: str,
+                                                         model: str, data: bytes) -> None:
+    up, gw = native_setup
+    up.next = data
+    path, body = SURFACES[surface]
+    status, out = call(gw, path, {**body, "model": model})
+    # Anthropic in and out relays Anthropic's answer as it came (200); every translation is a 502
+    assert status == (200 if (surface, model) == ("anthropic", "claude-haiku-4-5") else 502)
+    assert "Traceback" not in gw.log()
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("model,data", [(m, d) for m, (_, events) in NATIVE.items() for d in events])
+def test_other_wire_formats_streaming_the_wrong_shape(native_setup: tuple[Upstream, GatewayProcess], surface: str,
+                                                      model: str, data: bytes) -> None:
+    up, gw = native_setup
+    up.next = data
+    path, body = SURFACES[surface]
+    status, _ = call(gw, path, {**body, "model": model, "stream": True})  # read to the end: no cut stream
+    assert status == 200
+    assert "Traceback" not in gw.log()

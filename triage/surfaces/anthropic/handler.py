@@ -209,6 +209,8 @@ async def native(
                 meter.feed(data)
             except UpstreamError as e:  # an error event: relayed as is, counted here
                 rec.error_class = f"stream_{e.error_class.value}"
+            except engine.SHAPE_ERRORS:  # the meter only reads usage: the events go on as they came
+                pass
     except UpstreamError as e:
         rec.error_class = f"stream_{e.error_class.value}"
         await send({"type": "http.response.body", "body": errors.stream_error_event(e.status, e.message), "more_body": False})
