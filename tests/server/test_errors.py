@@ -244,3 +244,19 @@ def test_a_provider_message_quoting_the_key_is_redacted(openai_fake):
         log = gw.log()
     assert got == 400 and OPENAI_KEY not in json.dumps(body) and "[redacted]" in body["error"]["message"]
     assert OPENAI_KEY not in json.dumps(rows) and OPENAI_KEY not in log
+
+
+@pytest.mark.parametrize("field,value", [("stop", 5), ("stop", ["a", 5]), ("stream_options", "x")])
+def test_fields_the_gateway_reads_are_checked_openai(gateway, field, value) -> None:  # noqa: ANN001
+    """``stop`` (the gateway may apply it) and ``stream_options`` (it adds include_usage) of the
+    wrong type: a 400 naming the field, not a 500."""
+    import urllib.error
+    import urllib.request
+
+    body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}], "stream": True, field: value}
+    req = urllib.request.Request(gateway.url + "/v1/chat/completions", data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 400
+    assert json.loads(e.value.read())["error"]["param"] == field

@@ -100,6 +100,13 @@ def validate_chat(body: dict[str, Any], limits: Limits) -> None:
     rf = body.get("response_format")
     if rf is not None and not (isinstance(rf, dict) and isinstance(rf.get("type"), str)):
         raise GatewayError(400, "'response_format' must be an object with a 'type'", param="response_format", code="invalid_type")
+    # fields the gateway itself reads (stops it may apply, the usage it asks a stream for)
+    stop = body.get("stop")
+    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(x, str) for x in stop))):
+        raise GatewayError(400, "'stop' must be a string or an array of strings", param="stop", code="invalid_type")
+    opts = body.get("stream_options")
+    if opts is not None and not isinstance(opts, dict):
+        raise GatewayError(400, "'stream_options' must be an object", param="stream_options", code="invalid_type")
 
 
 def quality_override(body: dict[str, Any], headers: dict[str, str]) -> float | None:

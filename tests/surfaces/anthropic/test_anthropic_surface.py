@@ -92,3 +92,17 @@ def test_errors_and_count_tokens():
     big = estimate_input_tokens({"system": "s" * 400, "messages": [{"role": "user", "content": [
         {"type": "text", "text": "hello"}, {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "A"}}]}]})
     assert 1 <= small < 10 and big >= small + 100 + 1600
+
+
+def test_stop_sequences_must_be_a_list_of_strings():
+    import pytest
+
+    from triage.server.errors import GatewayError
+    from triage.surfaces.anthropic.handler import check_messages_body
+
+    base = {"model": "auto", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    check_messages_body({**base, "stop_sequences": ["END"]})
+    for bad in ("END", [5], {"a": 1}):
+        with pytest.raises(GatewayError) as e:
+            check_messages_body({**base, "stop_sequences": bad})
+        assert e.value.status == 400 and e.value.param == "stop_sequences"

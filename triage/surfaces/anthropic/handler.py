@@ -52,6 +52,9 @@ def check_messages_body(body: dict[str, Any], *, count: bool = False) -> None:
         raise GatewayError(400, "max_tokens: Input should be a valid integer greater than 0", param="max_tokens")
     if not isinstance(body["messages"], list) or not body["messages"]:
         raise GatewayError(400, "messages: at least one message is required", param="messages")
+    stops = body.get("stop_sequences")
+    if stops is not None and not (isinstance(stops, list) and all(isinstance(s, str) for s in stops)):
+        raise GatewayError(400, "stop_sequences: Input should be a valid list of strings", param="stop_sequences")
 
 
 def native_target(gw: Gateway, model: str) -> Target | None:
