@@ -59,3 +59,14 @@ def test_an_error_event_raises_even_after_the_first_event() -> None:
     t.feed_passthrough(ev(FIRST), True)
     with pytest.raises(UpstreamError):
         t.feed_passthrough(ev({"error": {"message": "boom"}}), True)
+
+
+def test_cr_framed_events_split_anywhere_lose_nothing() -> None:
+    """SSE allows CR alone as a line end: such a stream used to yield its first event only."""
+    cr = STREAM.replace(b"\n", b"\r")
+    want = [c if isinstance(c, dict) else orjson.loads(c[6:]) for c in run([STREAM], True)[0]]
+    for cut in range(1, len(cr)):
+        out, t = run([cr[:cut], cr[cut:]], True)
+        got = [c if isinstance(c, dict) else orjson.loads(c[6:].strip()) for c in out]
+        assert got == want, cut
+        assert t.done and t.usage.output_tokens == 2

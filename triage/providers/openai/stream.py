@@ -28,19 +28,21 @@ class OpenAIStreamTranslator:
         self._seen = False  # passthrough: the first event was parsed
 
     def _split(self, data: bytes) -> list[bytes]:
-        """The events that ``data`` completes (LF or CRLF framing); a partial one is kept."""
+        """The events that ``data`` completes (LF, CRLF or CR framing); a partial one is kept."""
         buf = self._buf + data if self._buf else data
         events: list[bytes] = []
         start = 0
         while True:
             end = buf.find(b"\n\n", start)
             if end < 0:
-                # Some servers frame with \r\n\r\n.
-                end = buf.find(b"\r\n\r\n", start)
+                # Some servers frame with \r\n\r\n; SSE also allows CR alone as a line end.
+                end, width = buf.find(b"\r\n\r\n", start), 4
+                if end < 0 and b"\n" not in buf:
+                    end, width = buf.find(b"\r\r", start), 2
                 if end < 0:
                     break
                 events.append(buf[start:end])
-                start = end + 4
+                start = end + width
             else:
                 events.append(buf[start:end])
                 start = end + 2
