@@ -149,3 +149,35 @@ def test_other_wire_formats_streaming_the_wrong_shape(native_setup: tuple[Upstre
     status, _ = call(gw, path, {**body, "model": model, "stream": True})  # read to the end: no cut stream
     assert status == 200
     assert "Traceback" not in gw.log()
+
+
+def test_a_body_cut_after_a_200_status_line_is_a_502(tmp_path) -> None:  # noqa: ANN001
+    """The upstream promises 500 bytes, sends 30 and closes: a 502 connection error, recorded."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def serve() -> None:
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += c.recv(65536)
+                c.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n"
+                          b'{"id":"x","choices":[{"index":0')
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}/v1"
+    with GatewayProcess({"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": url}) as gw:
+        for surface, (path, body) in SURFACES.items():
+            status, out = call(gw, path, body)
+            assert status == 502, (surface, out)
+        assert [r["status"] for r in gw.ledger_rows()] == [502, 502]
+        assert "Traceback" not in gw.log()
+    srv.close()

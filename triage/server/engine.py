@@ -187,6 +187,9 @@ async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter,
     """A non-streamed answer: read, parsed to the internal format, accounted in the ledger row."""
     try:
         data = await resp.read()
+    except UpstreamError as e:  # the body broke off after a 200 status line
+        gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
+        raise from_upstream(e, target.model) from None
     finally:
         resp.close()
     answer, usage = read_answer(p, adapter, target, data)
