@@ -173,11 +173,13 @@ def test_a_body_cut_after_a_200_status_line_is_a_502(tmp_path) -> None:  # noqa:
                           b'{"id":"x","choices":[{"index":0')
 
     threading.Thread(target=serve, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.getsockname()[1]}/v1"
-    with GatewayProcess({"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": url}) as gw:
-        for surface, (path, body) in SURFACES.items():
-            status, out = call(gw, path, body)
-            assert status == 502, (surface, out)
-        assert [r["status"] for r in gw.ledger_rows()] == [502, 502]
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}"
+    env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": url + "/v1", "ANTHROPIC_API_KEY": "k", "TRIAGE_ANTHROPIC_BASE_URL": url}
+    with GatewayProcess(env) as gw:
+        for model in ("gpt-5.4-mini", "claude-haiku-4-5"):  # translated, and Anthropic in and out (relayed)
+            for surface, (path, body) in SURFACES.items():
+                status, out = call(gw, path, {**body, "model": model})
+                assert status == 502, (model, surface, out)
+        assert [r["status"] for r in gw.ledger_rows()] == [502] * 4
         assert "Traceback" not in gw.log()
     srv.close()

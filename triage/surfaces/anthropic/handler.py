@@ -182,6 +182,11 @@ async def native(
     if resp.status >= 400 or not stream:
         try:
             data = await resp.read()
+        except UpstreamError as e:  # the body broke off after the status line
+            gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
+            if may_fall_back and e.retryable:
+                raise NativeFailedError(_attempt(target, e, t0)) from None
+            raise from_upstream(e, target.model) from None
         finally:
             resp.close()
         if resp.status >= 400:
