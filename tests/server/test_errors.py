@@ -36,6 +36,7 @@ def assert_openai_error(body: dict, code: str | None = None) -> dict:
         (b"", 400, "invalid_json", None),
         (b"[1, 2]", 400, "invalid_json", None),
         (b'{"model": "auto", "messages": "\xff\xfe"}', 400, "invalid_encoding", None),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "\\ud800"}]}', 400, "invalid_encoding", None),
         (b'{"model": "auto"}', 400, "missing_required_parameter", "messages"),
         (b'{"model": "auto", "messages": []}', 400, "empty_array", "messages"),
         (b'{"model": 5, "messages": [{"role": "user", "content": "x"}]}', 400, "invalid_type", "model"),
@@ -260,3 +261,8 @@ def test_fields_the_gateway_reads_are_checked_openai(gateway, field, value) -> N
         urllib.request.urlopen(req, timeout=10)
     assert e.value.code == 400
     assert json.loads(e.value.read())["error"]["param"] == field
+
+
+def test_a_utf8_byte_order_mark_before_the_json_is_accepted(gateway, fake):
+    got, body, _ = post(gateway, "/v1/chat/completions", b'\xef\xbb\xbf{"model": "auto", "messages": [{"role": "user", "content": "hi"}]}')
+    assert got == 200, body

@@ -19,12 +19,16 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 def parse_json_object(raw: bytes, limits: Limits) -> dict[str, Any]:
     if not raw:
         raise GatewayError(400, "the request body is empty; send a JSON object", code="invalid_json")
+    if raw[:3] == b"\xef\xbb\xbf":  # a UTF-8 byte order mark (some Windows tools write one): JSON may ignore it
+        raw = raw[3:]
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         msg = str(e)
-        if "utf-8" in msg.lower() or "surrogate" in msg.lower():
+        if "utf-8" in msg.lower():
             raise GatewayError(400, "the request body is not valid UTF-8", code="invalid_encoding") from None
+        if "surrogate" in msg.lower():
+            raise GatewayError(400, "the request body has an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)", code="invalid_encoding") from None
         raise GatewayError(400, f"the request body is not valid JSON: {msg}", code="invalid_json") from None
     except RecursionError:
         raise GatewayError(400, "the request body is nested too deeply", code="invalid_json") from None
