@@ -90,6 +90,9 @@ def run_tail(settings: Any, url: str | None, api_key: str | None, f: Filters, fm
         else:
             print(line(r), flush=True)
 
+    if not once:  # to stderr: stdout stays the rows alone (json lines pipe cleanly)
+        source = url or ("the Postgres ledger" if settings.ledger_url.startswith("postgres") else settings.ledger_url)
+        print(f"triage tail: following {source}; Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
         follow(fetch, emit, backlog=backlog, interval=interval, once=once)
     except KeyboardInterrupt:
