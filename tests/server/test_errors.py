@@ -266,3 +266,23 @@ def test_fields_the_gateway_reads_are_checked_openai(gateway, field, value) -> N
 def test_a_utf8_byte_order_mark_before_the_json_is_accepted(gateway, fake):
     got, body, _ = post(gateway, "/v1/chat/completions", b'\xef\xbb\xbf{"model": "auto", "messages": [{"role": "user", "content": "hi"}]}')
     assert got == 200, body
+
+
+def test_an_anthropic_error_relayed_as_it_came_does_not_carry_the_key_back() -> None:
+    """Anthropic in and out relays Anthropic's own error body intact, except a configured key
+    it might quote (an Anthropic-compatible proxy that echoes credentials)."""
+    from tests.fakes.launch import FakeServer
+
+    key = "sk-ant-test-key-0123456789"
+    with FakeServer("anthropic_server.py", key=key) as ant:
+        env = {"ANTHROPIC_API_KEY": key, "TRIAGE_ANTHROPIC_BASE_URL": ant.url}
+        with GatewayProcess(env) as gw:
+            for status in (400, 401, 529):
+                ant.script({"status": status, "message": f"x-api-key {key} cannot do this"})
+                got, body, _ = post(gw, "/v1/messages", json.dumps({"model": "claude-haiku-4-5", "max_tokens": 8,
+                                                                     "messages": [{"role": "user", "content": "x"}]}).encode(),
+                                    {"anthropic-version": "2023-06-01"})  # fmt: skip
+                assert got == status and body["type"] == "error"
+                assert key not in json.dumps(body) and "[redacted]" in body["error"]["message"]
+            rows, log = gw.ledger_rows(), gw.log()
+    assert key not in json.dumps(rows) and key not in log

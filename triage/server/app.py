@@ -27,7 +27,7 @@ from triage.ledger.store import StoreUnavailable
 from triage.server import admin, chat, engine
 from triage.server.asgi import BodyTooLargeError, ClientGoneError, Receive, Scope, Send, request_headers, send_bytes
 from triage.server.context import RequestContext
-from triage.server.errors import GatewayError
+from triage.server.errors import GatewayError, redact_keys
 from triage.server.state import Gateway
 from triage.upstream.client import HOP_HEADER
 
@@ -184,9 +184,7 @@ class TriageApp:
 
     async def send_error(self, ctx: RequestContext, send: Send, surface: str, e: GatewayError) -> None:
         # A provider's message could quote a credential back: no configured key ever leaves.
-        for p in self.gw.settings.providers.values():
-            if p.api_key and len(p.api_key) >= 8 and p.api_key in e.message:
-                e.message = e.message.replace(p.api_key, "[redacted]")
+        e.message = redact_keys(e.message.encode(), self.gw.settings.providers).decode()
         render = self.error_shapes.get(surface)
         body = render(e) if render else e.openai_body()
         try:

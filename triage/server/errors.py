@@ -68,3 +68,15 @@ def from_upstream(e: UpstreamError, model: str) -> GatewayError:
     if c is ErrorClass.OVERLOADED:
         return GatewayError(503, f"{who} is overloaded ({model}): {e.message}", type="upstream_error", code="upstream_overloaded", headers=headers, error_class=c.value)
     return GatewayError(502, f"{who} failed for {model}: {e.message}", type="upstream_error", code=c.value, error_class=c.value)
+
+
+def redact_keys(data: bytes, providers: Any) -> bytes:
+    """``data`` with every configured provider key (8+ characters) replaced by ``[redacted]``:
+    for an upstream's own error body relayed as it came, which could quote a credential back."""
+    for p in providers.values():
+        key = p.api_key
+        if key and len(key) >= 8:
+            kb = key.encode()
+            if kb in data:
+                data = data.replace(kb, b"[redacted]")
+    return data

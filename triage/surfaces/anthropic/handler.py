@@ -23,7 +23,7 @@ from triage.server import engine
 from triage.server.asgi import Receive, Send, read_body, send_bytes
 from triage.server.chat import response_headers
 from triage.server.context import RequestContext
-from triage.server.errors import GatewayError, from_upstream
+from triage.server.errors import GatewayError, from_upstream, redact_keys
 from triage.server.state import AUTO_NAMES, Gateway, Target
 from triage.server.validate import parse_json_object, quality_override, validate_chat
 from triage.surfaces.anthropic import errors
@@ -196,7 +196,8 @@ async def native(
                 raise NativeFailedError(_attempt(target, e, t0))
             rec.status, rec.error_class = resp.status, e.error_class.value
             extra = {"retry-after": resp.headers["retry-after"]} if "retry-after" in resp.headers else {}
-            await send_bytes(send, resp.status, data, {**out_headers, **extra})  # Anthropic's own error, intact
+            # Anthropic's own error, intact but for a key it might quote back
+            await send_bytes(send, resp.status, redact_keys(data, gw.settings.providers), {**out_headers, **extra})
             return
         try:
             engine.account(gw, rec, p, target, to_usage(orjson.loads(data).get("usage") or {}))
@@ -248,6 +249,6 @@ async def count_tokens(gw: Gateway, ctx: RequestContext, receive: Receive, send:
             resp.close()
         except UpstreamError as e:
             raise from_upstream(e, target.model) from None
-        await send_bytes(send, resp.status, data, ctx.extra)
+        await send_bytes(send, resp.status, redact_keys(data, gw.settings.providers), ctx.extra)
         return
     await send_bytes(send, 200, orjson.dumps({"input_tokens": estimate_input_tokens(body)}), ctx.extra)
