@@ -137,15 +137,19 @@ class LedgerWriter:
     def _reject(self, rec: LedgerRecord, e: BaseException) -> None:
         self.rejected += 1
         line = _json_line({"error": f"{type(e).__name__}: {e}".strip(), "row": dict(zip(COLUMNS, as_row(rec)))})
+        kept_in = None
         if self._spill_dir is not None:
             path = self._spill_dir / "ledger-rejected.jsonl"
-            with path.open("ab") as f:
-                f.write(line)
-            where = str(path)
-        else:
+            try:  # never raises: rows written one by one before this one must not be written again
+                with path.open("ab") as f:
+                    f.write(line)
+                kept_in = str(path)
+            except OSError:
+                pass
+        if kept_in is None:
             sys.stderr.write(line.decode())
-            where = "stderr (above)"
-        print(f"triage: the ledger store refused a row ({type(e).__name__}: {e}); kept in {where}", file=sys.stderr)
+        print(f"triage: the ledger store refused a row ({type(e).__name__}: {e}); kept in {kept_in or 'stderr (above)'}",
+              file=sys.stderr)
 
     def _spill(self, rows: list[LedgerRecord]) -> None:
         assert self._spill_dir is not None
