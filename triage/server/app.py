@@ -184,7 +184,7 @@ class TriageApp:
 
     async def send_error(self, ctx: RequestContext, send: Send, surface: str, e: GatewayError) -> None:
         # A provider's message could quote a credential back: no configured key ever leaves.
-        e.message = redact_keys(e.message.encode(), self.gw.settings.providers).decode()
+        e.message = redact_keys(e.message, self.gw.settings.providers)
         render = self.error_shapes.get(surface)
         body = render(e) if render else e.openai_body()
         try:

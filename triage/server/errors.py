@@ -7,7 +7,7 @@ by their class, never by message text.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AnyStr
 
 import orjson
 
@@ -70,13 +70,13 @@ def from_upstream(e: UpstreamError, model: str) -> GatewayError:
     return GatewayError(502, f"{who} failed for {model}: {e.message}", type="upstream_error", code=c.value, error_class=c.value)
 
 
-def redact_keys(data: bytes, providers: Any) -> bytes:
-    """``data`` with every configured provider key (8+ characters) replaced by ``[redacted]``:
-    for an upstream's own error body relayed as it came, which could quote a credential back."""
+def redact_keys(data: AnyStr, providers: Any) -> AnyStr:
+    """``data`` (text or bytes) with every configured provider key (8+ characters) replaced by
+    ``[redacted]``: a message or an upstream's own error body could quote a credential back."""
     for p in providers.values():
         key = p.api_key
         if key and len(key) >= 8:
-            kb = key.encode()
-            if kb in data:
-                data = data.replace(kb, b"[redacted]")
+            k = key if isinstance(data, str) else key.encode()
+            if k in data:
+                data = data.replace(k, "[redacted]" if isinstance(data, str) else b"[redacted]")  # type: ignore[arg-type]
     return data
