@@ -183,3 +183,42 @@ def test_a_body_cut_after_a_200_status_line_is_a_502(tmp_path) -> None:  # noqa:
         assert [r["status"] for r in gw.ledger_rows()] == [502] * 4
         assert "Traceback" not in gw.log()
     srv.close()
+
+
+def test_with_model_auto_a_body_cut_after_a_200_falls_back_to_the_next_model() -> None:
+    """Nothing has reached the client yet: the next candidate answers, and the attempts say why."""
+    import socket
+
+    from tests.fakes.launch import FakeServer
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def serve() -> None:
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += c.recv(65536)
+                c.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"id\":")
+
+    threading.Thread(target=serve, daemon=True).start()
+    with FakeServer("anthropic_server.py", key="ant-key-0123456789") as ant:
+        env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": f"http://127.0.0.1:{srv.getsockname()[1]}/v1",
+               "ANTHROPIC_API_KEY": "ant-key-0123456789", "TRIAGE_ANTHROPIC_BASE_URL": ant.url}
+        with GatewayProcess(env) as gw:
+            body = {"model": "auto", "messages": [{"role": "user", "content": "What is the capital of France?"}],
+                    "triage": {"quality": 0.5}}  # fmt: skip
+            status, out = call(gw, "/v1/chat/completions", body)
+            assert status == 200, out
+            info = json.loads(out)["routing_info"]
+            assert info["provider"] == "anthropic"
+            assert info["attempts"][0]["provider"] == "openai" and info["attempts"][0]["outcome"] == "connection_error"
+            row = gw.ledger_rows()[-1]
+            assert row["status"] == 200 and row["attempts"] >= 2
+    srv.close()

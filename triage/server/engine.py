@@ -125,15 +125,30 @@ def _looks_like(key: str, kind: str) -> bool:
     return not key.startswith(("sk-ant-", "AIza"))
 
 
+class ReadResponse:
+    """A non-stream response whose body ``open_upstream`` has already read (same interface)."""
+
+    __slots__ = ("status", "headers", "_data")
+
+    def __init__(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.status, self.headers, self._data = status, headers, data
+
+    async def read(self) -> bytes:
+        return self._data
+
+    def close(self) -> None:
+        pass
+
+
 async def open_upstream(
     gw: Gateway, p: Plan, body: dict[str, Any], stream: bool, headers: dict[str, str]
-) -> tuple[Target, ProviderAdapter, UpstreamResponse]:
-    """The first target that answers with a success status.
+) -> tuple[Target, ProviderAdapter, UpstreamResponse | ReadResponse]:
+    """The first target that answers with a success status (and, not streaming, a whole body).
 
-    A retryable failure (connect error, timeout before the first byte, 408/409/429/5xx/529)
-    moves on to the next target, within ``limits.max_attempts`` and the total deadline; any
-    other failure is the caller's error and goes straight back. Circuit breakers learn from
-    every outcome.
+    A retryable failure (connect error, timeout before the first byte, 408/409/429/5xx/529, a
+    non-stream body that breaks off) moves on to the next target, within ``limits.max_attempts``
+    and the total deadline; any other failure is the caller's error and goes straight back.
+    Circuit breakers learn from every outcome.
     """
     settings = gw.settings
     deadline = time.monotonic() + settings.timeouts.total
@@ -152,6 +167,8 @@ async def open_upstream(
                 data = await resp.read()
                 resp.close()
                 raise adapter.classify_error(resp.status, resp.headers, data, target.provider.name)
+            if not stream:  # read here, while a body that breaks off can still go to the next target
+                resp = ReadResponse(resp.status, resp.headers, await resp.read())
         except UpstreamError as e:
             e.provider = e.provider or target.provider.name
             gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
@@ -169,7 +186,7 @@ async def open_upstream(
     raise from_upstream(last, p.targets[0].model)
 
 
-async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bool) -> tuple[Target, ProviderAdapter, UpstreamResponse]:
+async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bool) -> tuple[Target, ProviderAdapter, UpstreamResponse | ReadResponse]:
     """Record the decision in the request's ledger row, then open the upstream (with fallbacks)."""
     rec = ctx.rec
     if p.decision is not None:
@@ -183,15 +200,10 @@ async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bo
     return target, adapter, resp
 
 
-async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter, target: Target, resp: UpstreamResponse) -> dict[str, Any]:
+async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter, target: Target,
+                       resp: UpstreamResponse | ReadResponse) -> dict[str, Any]:
     """A non-streamed answer: read, parsed to the internal format, accounted in the ledger row."""
-    try:
-        data = await resp.read()
-    except UpstreamError as e:  # the body broke off after a 200 status line
-        gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
-        raise from_upstream(e, target.model) from None
-    finally:
-        resp.close()
+    data = await resp.read()  # already read by open_upstream (a body that broke off fell back there)
     answer, usage = read_answer(p, adapter, target, data)
     rec = ctx.rec
     account(gw, rec, p, target, usage)
