@@ -5,7 +5,9 @@ shape (a 502 before any byte, an error event once streaming), records it, and ne
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -151,10 +153,9 @@ def test_other_wire_formats_streaming_the_wrong_shape(native_setup: tuple[Upstre
     assert "Traceback" not in gw.log()
 
 
-def test_a_body_cut_after_a_200_status_line_is_a_502(tmp_path) -> None:  # noqa: ANN001
-    """The upstream promises 500 bytes, sends 30 and closes: a 502 connection error, recorded."""
-    import socket
-
+@contextlib.contextmanager
+def cut_body_upstream() -> Iterator[str]:
+    """An upstream that answers 200 promising 500 bytes of JSON, sends a few and closes."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
@@ -173,43 +174,32 @@ def test_a_body_cut_after_a_200_status_line_is_a_502(tmp_path) -> None:  # noqa:
                           b'{"id":"x","choices":[{"index":0')
 
     threading.Thread(target=serve, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.getsockname()[1]}"
-    env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": url + "/v1", "ANTHROPIC_API_KEY": "k", "TRIAGE_ANTHROPIC_BASE_URL": url}
-    with GatewayProcess(env) as gw:
-        for model in ("gpt-5.4-mini", "claude-haiku-4-5"):  # translated, and Anthropic in and out (relayed)
-            for surface, (path, body) in SURFACES.items():
-                status, out = call(gw, path, {**body, "model": model})
-                assert status == 502, (model, surface, out)
-        assert [r["status"] for r in gw.ledger_rows()] == [502] * 4
-        assert "Traceback" not in gw.log()
-    srv.close()
+    try:
+        yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    finally:
+        srv.close()
+
+
+def test_a_body_cut_after_a_200_status_line_is_a_502() -> None:
+    """A 502 connection error, recorded: translated, and Anthropic in and out (relayed)."""
+    with cut_body_upstream() as url:
+        env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": url + "/v1", "ANTHROPIC_API_KEY": "k",
+               "TRIAGE_ANTHROPIC_BASE_URL": url}
+        with GatewayProcess(env) as gw:
+            for model in ("gpt-5.4-mini", "claude-haiku-4-5"):
+                for surface, (path, body) in SURFACES.items():
+                    status, out = call(gw, path, {**body, "model": model})
+                    assert status == 502, (model, surface, out)
+            assert [r["status"] for r in gw.ledger_rows()] == [502] * 4
+            assert "Traceback" not in gw.log()
 
 
 def test_with_model_auto_a_body_cut_after_a_200_falls_back_to_the_next_model() -> None:
     """Nothing has reached the client yet: the next candidate answers, and the attempts say why."""
-    import socket
-
     from tests.fakes.launch import FakeServer
 
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-
-    def serve() -> None:
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += c.recv(65536)
-                c.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"id\":")
-
-    threading.Thread(target=serve, daemon=True).start()
-    with FakeServer("anthropic_server.py", key="ant-key-0123456789") as ant:
-        env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": f"http://127.0.0.1:{srv.getsockname()[1]}/v1",
+    with cut_body_upstream() as url, FakeServer("anthropic_server.py", key="ant-key-0123456789") as ant:
+        env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": url + "/v1",
                "ANTHROPIC_API_KEY": "ant-key-0123456789", "TRIAGE_ANTHROPIC_BASE_URL": ant.url}
         with GatewayProcess(env) as gw:
             body = {"model": "auto", "messages": [{"role": "user", "content": "What is the capital of France?"}],
@@ -221,4 +211,3 @@ def test_with_model_auto_a_body_cut_after_a_200_falls_back_to_the_next_model() -
             assert info["attempts"][0]["provider"] == "openai" and info["attempts"][0]["outcome"] == "connection_error"
             row = gw.ledger_rows()[-1]
             assert row["status"] == 200 and row["attempts"] >= 2
-    srv.close()
