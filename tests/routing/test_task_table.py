@@ -116,3 +116,31 @@ def test_english_lines_that_start_like_declarations_are_not_code(prompt: str) ->
 def test_code_itself_is_coding(prompt: str) -> None:
     features, _ = _decide(prompt)
     assert features.task_type == "coding", features.signals
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "what is the function of the leaning tower of pisa",
+        "If all potato bugs are infertile, they will likely",
+        "What is the runtime of the movie Titanic?",
+        "Minimalism functions well in my daily life, not only in art.",
+    ],
+)
+def test_programming_words_that_are_also_english_are_not_code_alone(prompt: str) -> None:
+    features, _ = _decide(prompt)
+    assert features.task_type != "coding", features.signals
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Write a function that reverses a linked list in place.",
+        "There is a bug in my code: the loop never ends.",
+        "my function returns None, why?",
+        "Explain lambda functions in Python.",
+    ],
+)
+def test_programming_words_with_code_context_are_coding(prompt: str) -> None:
+    features, _ = _decide(prompt)
+    assert features.task_type == "coding", features.signals

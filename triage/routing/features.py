@@ -46,13 +46,17 @@ _MODIFIER_NEXT = frozenset("class static void int final string boolean async fun
 # Unambiguous programming words: one of them is enough.
 _CODE_STRONG = frozenset(
     "python javascript typescript golang rust kotlin php sql regex regexp bash dockerfile kubernetes "
-    "django flask fastapi numpy pandas function functions debug debugging bug bugs stacktrace segfault "
+    "django flask fastapi numpy pandas debug debugging stacktrace segfault "
     "refactor refactoring algorithm recursion recursive hashmap codebase compile compiler compiling "
     "mutex goroutine goroutines async await deadlock unittest pytest npm pip api json yaml html css "
-    "javascript's c++ c# java lambda closure struct enum pointer pointers runtime syntax "
+    "javascript's c++ c# java struct enum pointer pointers "
     "git github gitlab rebase docker typeerror valueerror nullpointerexception undefined "
     "frontend backend microservice microservices monolith".split()
 )
+# Programming words that are also everyday English ("the function of the liver", "potato bugs",
+# "the film's runtime", "lambda sensor"): code only next to other evidence of code, or in a
+# programming phrase ("a function that ...", ``_CODE_PHRASES``).
+_CODE_AMBIGUOUS = frozenset("function functions bug bugs syntax runtime lambda closure".split())
 # Words that hint at code only next to other evidence ("class", "build", "go" alone are not code).
 _CODE_WEAK = frozenset(
     "code coding program programming script method variable exception query endpoint "
@@ -62,7 +66,9 @@ _CODE_WEAK = frozenset(
 _CODE_PHRASES = frozenset(
     ["race condition", "linked list", "binary tree", "data structure", "time complexity", "stack trace",
      "unit test", "unit tests", "pull request", "merge conflict", "null pointer", "memory leak", "shell script",
-     "type error", "syntax error", "runtime error", "thread safe", "big o", "in go", "hash map", "type hints"]
+     "type error", "syntax error", "runtime error", "thread safe", "big o", "in go", "hash map", "type hints",
+     "function that", "function which", "function to", "function called", "function named", "function returns",
+     "function takes", "function signature", "lambda function", "lambda expression", "fix bug", "fix bugs", "this bug"]
 )  # fmt: skip
 _REASONING_WORDS = frozenset(
     "prove proof theorem lemma derive derivation solve equation equations integral derivative probability "
@@ -183,6 +189,9 @@ def _classify(s: _Scan) -> tuple[str, list[str]]:
     syntax = _code_marks(text)
     strong = (ws & _CODE_STRONG) | (bigrams & _CODE_PHRASES)
     weak = ws & _CODE_WEAK
+    ambiguous = ws & _CODE_AMBIGUOUS
+    if ambiguous and (strong or weak or syntax):
+        strong |= ambiguous
     math = 0
     if s.numbers:
         lowered = text.lower() if "^" in text else ""
