@@ -123,3 +123,17 @@ def test_neighbours_apply_only_when_the_data_scored_every_model_of_the_pool(qm: 
     assert qm.predict(msgs, mixed) == bare.predict(msgs, mixed)
     catalog = [m.as_pool_model() for m in load_catalog(None).models]  # every production model is unseen
     assert qm.predict(msgs, catalog) == bare.predict(msgs, catalog)
+
+
+def test_a_posting_budget_reads_the_rarest_keys_first() -> None:
+    """Two training prompts: one shares the query's rare key, the other its common ones. With a
+    budget too small for the common keys, the rare key's match is still found, and its
+    similarity is not overstated (the query's norm counts every key)."""
+    filler = [({f"w{i}".encode(), b"common"}, [0.0]) for i in range(40)]
+    items = [({b"rare", b"common"}, [1.0]), ({b"rare"}, [1.0])] + filler
+    nb = NeighborIndex(build([(["m"], items)], k=3, kappa=1.0, min_df=1, max_df=1000))
+    query = {b"rare", b"common"}
+    full = dict(nb.nearest(query, max_postings=None))
+    cut = dict(nb.nearest(query, max_postings=5))
+    assert set(cut) == {0, 1}  # only "rare"'s two postings were read
+    assert cut[0] < full[0] + 1e-12 and cut[1] == pytest.approx(full[1])

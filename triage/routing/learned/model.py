@@ -145,14 +145,16 @@ class QualityModel:
 
     def output_tokens(self, messages: list[dict], model: PoolModel) -> float | None:
         """Predicted answer length of a model seen with measured answers in training, else None."""
-        coef = self._length.get((model.arena_name or model.name).lower())
-        if coef is None:
-            return None
+        return self.output_lengths(messages, (model,))[0]
+
+    def output_lengths(self, messages: list[dict], models: Sequence[PoolModel]) -> list[float | None]:
+        """``output_tokens`` of each model, the prompt's features read once."""
+        coefs = [self._length.get((m.arena_name or m.name).lower()) for m in models]
+        if not any(coefs):
+            return [None] * len(coefs)
         _, dense = feat.extract(messages)
-        s = coef[0]
-        for i, v in enumerate(dense):
-            s += coef[i + 1] * (v - self._dmean[i]) / self._dstd[i]
-        return math.expm1(s)
+        z = [(v - mu) / sd for v, mu, sd in zip(dense, self._dmean, self._dstd)]
+        return [None if c is None else math.expm1(c[0] + sum(map(mul, c[1:], z))) for c in coefs]
 
     # ---- what each model can do
     def skills(self, models: Sequence[PoolModel]) -> list[tuple[dict[str, float], tuple[float, ...]]]:

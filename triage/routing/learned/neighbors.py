@@ -17,7 +17,8 @@ predictions; a prompt unlike the training data has small similarities, so it kee
 Only keys seen in at least ``min_df`` and at most ``max_df`` training prompts are indexed:
 common words separate nothing, and they are what would make a lookup slow. The lookup is pure
 Python over an inverted index (``array`` postings): ~800 postings for a median LLMRouter prompt,
-~2,800 for a median MMLU-Pro one, ~250 ns each.
+~2,800 for a median MMLU-Pro one, ~250 ns each; a lookup reads at most ``MAX_POSTINGS`` of them,
+the query's rarest keys first.
 
 Built by ``build`` from the training sets (``scripts/train_router.py``), shipped as
 ``triage/data/router/neighbors.json``; ``k``, ``kappa`` and ``max_df`` were chosen by 3-fold
@@ -38,6 +39,10 @@ KAPPA = 10.0
 MIN_DF = 2
 MAX_DF = 300
 DIGITS = 3  # rounding of stored scores
+# Postings read per lookup, rarest keys first (run time only: a latency bound, not a fitted
+# parameter). A key's weight is its idf squared, so the common keys left out are the ones that
+# would add the least to any similarity and the most to the time.
+MAX_POSTINGS = 1200
 
 
 def build(sources: Sequence[tuple[Sequence[str], Iterable[tuple[Iterable[bytes], Sequence[float | None]]]]],
@@ -108,18 +113,26 @@ class NeighborIndex:
     def models(self) -> set[str]:
         return set(self._scores)
 
-    def nearest(self, keys: Iterable[bytes]) -> list[tuple[int, float]]:
-        """The ``k`` most similar training prompts: [(item, cosine similarity)], best first."""
+    def nearest(self, keys: Iterable[bytes], max_postings: int | None = MAX_POSTINGS) -> list[tuple[int, float]]:
+        """The ``k`` most similar training prompts: [(item, cosine similarity)], best first.
+
+        The query's keys are read rarest first until ``max_postings`` postings have been read
+        (``None``: all of them); the query's norm counts every key, so a similarity is never
+        overstated, only the contribution of the commonest keys is left out."""
         acc: dict[int, float] = {}
         get = acc.get
-        q = 0.0
         post = self._post
-        for key in keys:
-            e = post.get(key)
-            if e is None:
-                continue
-            w, items = e
-            q += w
+        found = [e for e in map(post.get, keys) if e is not None]
+        q = sum(e[0] for e in found)
+        if max_postings is not None and sum(len(e[1]) for e in found) > max_postings:
+            found.sort(key=lambda e: len(e[1]))
+            budget = max_postings
+            for i, e in enumerate(found):
+                budget -= len(e[1])
+                if budget < 0:
+                    del found[i + (i == 0):]  # at least the rarest key is read
+                    break
+        for w, items in found:
             for j in items:
                 acc[j] = get(j, 0.0) + w
         if not acc:

@@ -46,13 +46,14 @@ def expected_costs(
         elif isinstance(c, list):
             chars += sum(len(p.get("text", "")) for p in c if isinstance(p, dict))
     tin = chars / 4.0
-    out = []
-    for m in models:
-        tout = output_tokens if output_tokens is not None else m.default_output_tokens
-        if tout is None and quality_model is not None:
-            tout = quality_model.output_tokens(messages, m)
-        out.append(m.cost(tin, float(tout if tout is not None else TYPICAL_OUTPUT_TOKENS)))
-    return out
+    if output_tokens is not None:
+        touts: list[float | None] = [output_tokens] * len(models)
+    else:
+        touts = [m.default_output_tokens for m in models]
+        if quality_model is not None and None in touts:
+            learned = quality_model.output_lengths(messages, models)
+            touts = [t if t is not None else u for t, u in zip(touts, learned)]
+    return [m.cost(tin, float(t if t is not None else TYPICAL_OUTPUT_TOKENS)) for m, t in zip(models, touts)]
 
 
 def select(qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float) -> int:
