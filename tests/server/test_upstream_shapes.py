@@ -211,3 +211,30 @@ def test_with_model_auto_a_body_cut_after_a_200_falls_back_to_the_next_model() -
             assert info["attempts"][0]["provider"] == "openai" and info["attempts"][0]["outcome"] == "connection_error"
             row = gw.ledger_rows()[-1]
             assert row["status"] == 200 and row["attempts"] >= 2
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_with_model_auto_a_200_that_is_not_an_answer_falls_back_to_the_next_model(surface: str) -> None:
+    """Non-stream, nothing has reached the client yet: like a cut body, a body of the wrong shape
+    sends the request on to the next candidate, and the attempts say why."""
+    from tests.fakes.launch import FakeServer
+
+    up = Upstream()
+    up.next = b'{"choices": "x"}'
+    try:
+        with FakeServer("anthropic_server.py", key="ant-key-0123456789") as ant:
+            env = {"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": up.url,
+                   "ANTHROPIC_API_KEY": "ant-key-0123456789", "TRIAGE_ANTHROPIC_BASE_URL": ant.url}
+            with GatewayProcess(env) as gw:
+                path, body = SURFACES[surface]
+                status, out = call(gw, path, {**body, "model": "auto", "triage": {"quality": 0.5},
+                                              "messages": [{"role": "user", "content": "What is the capital of France?"}]})
+                assert status == 200, out
+                row = gw.ledger_rows()[-1]
+                assert row["status"] == 200 and row["attempts"] >= 2 and row["provider"] == "anthropic"
+                if surface == "openai":
+                    first = json.loads(out)["routing_info"]["attempts"][0]
+                    assert first["provider"] == "openai" and first["outcome"] == "server_error" and first["status"] == 502
+                assert "Traceback" not in gw.log()
+    finally:
+        up.server.shutdown()

@@ -126,12 +126,14 @@ def _looks_like(key: str, kind: str) -> bool:
 
 
 class ReadResponse:
-    """A non-stream response whose body ``open_upstream`` has already read (same interface)."""
+    """A non-stream response whose body ``open_upstream`` has already read and parsed (the
+    internal answer and its usage in ``parsed``), with the upstream response's interface."""
 
-    __slots__ = ("status", "headers", "_data")
+    __slots__ = ("status", "headers", "_data", "parsed")
 
-    def __init__(self, status: int, headers: dict[str, str], data: bytes) -> None:
-        self.status, self.headers, self._data = status, headers, data
+    def __init__(self, status: int, headers: dict[str, str], data: bytes,
+                 parsed: tuple[dict[str, Any], Usage]) -> None:
+        self.status, self.headers, self._data, self.parsed = status, headers, data, parsed
 
     async def read(self) -> bytes:
         return self._data
@@ -143,12 +145,13 @@ class ReadResponse:
 async def open_upstream(
     gw: Gateway, p: Plan, body: dict[str, Any], stream: bool, headers: dict[str, str]
 ) -> tuple[Target, ProviderAdapter, UpstreamResponse | ReadResponse]:
-    """The first target that answers with a success status (and, not streaming, a whole body).
+    """The first target that answers with a success status (and, not streaming, a whole body
+    of the expected shape).
 
     A retryable failure (connect error, timeout before the first byte, 408/409/429/5xx/529, a
-    non-stream body that breaks off) moves on to the next target, within ``limits.max_attempts``
-    and the total deadline; any other failure is the caller's error and goes straight back.
-    Circuit breakers learn from every outcome.
+    non-stream body that breaks off or is not an answer) moves on to the next target, within
+    ``limits.max_attempts`` and the total deadline; any other failure is the caller's error and
+    goes straight back. Circuit breakers learn from every outcome.
     """
     settings = gw.settings
     deadline = time.monotonic() + settings.timeouts.total
@@ -167,8 +170,9 @@ async def open_upstream(
                 data = await resp.read()
                 resp.close()
                 raise adapter.classify_error(resp.status, resp.headers, data, target.provider.name)
-            if not stream:  # read here, while a body that breaks off can still go to the next target
-                resp = ReadResponse(resp.status, resp.headers, await resp.read())
+            if not stream:  # read and parsed here, while a bad body can still go to the next target
+                data = await resp.read()
+                resp = ReadResponse(resp.status, resp.headers, data, parse_answer(adapter, target, data))
         except UpstreamError as e:
             e.provider = e.provider or target.provider.name
             gw.breakers.failure(target.provider.name, target.model, e.error_class, e.retry_after)
@@ -202,9 +206,14 @@ async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bo
 
 async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter, target: Target,
                        resp: UpstreamResponse | ReadResponse) -> dict[str, Any]:
-    """A non-streamed answer: read, parsed to the internal format, accounted in the ledger row."""
-    data = await resp.read()  # already read by open_upstream (a body that broke off fell back there)
-    answer, usage = read_answer(p, adapter, target, data)
+    """A non-streamed answer (read and parsed by ``open_upstream``: a body that broke off or
+    was not an answer fell back there), stops applied, accounted in the ledger row."""
+    if isinstance(resp, ReadResponse):
+        answer, usage = resp.parsed
+    else:
+        answer, usage = read_answer(adapter, target, await resp.read())
+    if p.stops:
+        apply_stops(answer, p.stops)
     rec = ctx.rec
     account(gw, rec, p, target, usage)
     rec.status = 200
@@ -223,18 +232,25 @@ def malformed(e: BaseException) -> UpstreamError:
                          status=502)
 
 
-def read_answer(p: Plan, adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
-    """The upstream's non-stream body as an internal (OpenAI) response, stops applied."""
+def parse_answer(adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
+    """The upstream's non-stream body as an internal (OpenAI) response and its usage; a body of
+    another shape raises ``UpstreamError`` (a retryable server error, status 502)."""
     try:
         answer, usage = adapter.chat_response(data, target.upstream_model)
         check_answer(answer)
+    except UpstreamError:
+        raise
+    except SHAPE_ERRORS as e:
+        raise malformed(e) from None
+    return answer, usage
+
+
+def read_answer(adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
+    """``parse_answer``, its failure as the caller's error."""
+    try:
+        return parse_answer(adapter, target, data)
     except UpstreamError as e:
         raise from_upstream(e, target.model) from None
-    except SHAPE_ERRORS as e:
-        raise from_upstream(malformed(e), target.model) from None
-    if p.stops:
-        apply_stops(answer, p.stops)
-    return answer, usage
 
 
 def _kind(v: Any, kind: type, where: str) -> None:
