@@ -163,12 +163,15 @@ def fit(sets: Sequence[TrainSet], arena: Mapping, hp: Hyper = Hyper(), log=print
         set_levels.append(s.name)
     n = len(keys_list)
     df = Counter(k for ks in keys_list for k in ks)
-    vocab_keys = [k for k, c in df.most_common(hp.max_vocab) if c >= hp.min_df]
+    # most frequent first, ties by the key itself: a prompt's keys are a set, whose order (and so
+    # Counter's order among equal counts) changes with the interpreter's hash seed
+    ranked = sorted(df.items(), key=lambda kc: (-kc[1], kc[0]))[: hp.max_vocab]
+    vocab_keys = [k for k, c in ranked if c >= hp.min_df]
     vocab = {k: i for i, k in enumerate(vocab_keys)}
     V = len(vocab)
     ri, ci, vals = [], [], []
     for i, ks in enumerate(keys_list):
-        idx = [vocab[k] for k in ks if k in vocab]
+        idx = sorted(vocab[k] for k in ks if k in vocab)  # a fixed order of summation
         w = 1.0 / math.sqrt(len(idx)) if idx else 0.0
         ri += [i] * len(idx)
         ci += idx
