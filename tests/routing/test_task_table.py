@@ -96,9 +96,14 @@ def test_race_condition_trap_gets_a_frontier_model() -> None:
         "Dear all,\nlet me know by Friday which dates suit you.\nfrom Maria",
         "import duties on French wine: how are they charged for a small shop?",
         "My class starts at 9 and my bus leaves at 8:15, will I make it?",
+        # programming words that are also English: code only next to other code evidence
+        "what is the function of the leaning tower of pisa",
+        "If all potato bugs are infertile, they will likely",
+        "What is the runtime of the movie Titanic?",
+        "Minimalism functions well in my daily life, not only in art.",
     ],
 )
-def test_english_lines_that_start_like_declarations_are_not_code(prompt: str) -> None:
+def test_english_that_looks_like_code_is_not_code(prompt: str) -> None:
     features, _ = _decide(prompt)
     assert features.task_type != "coding", features.signals
 
@@ -111,36 +116,13 @@ def test_english_lines_that_start_like_declarations_are_not_code(prompt: str) ->
         "class Cart(Base):\n    total = 0",
         "SELECT id, name FROM users WHERE active = 1",
         "const total = items.reduce((a, b) => a + b, 0);",
-    ],
-)
-def test_code_itself_is_coding(prompt: str) -> None:
-    features, _ = _decide(prompt)
-    assert features.task_type == "coding", features.signals
-
-
-@pytest.mark.parametrize(
-    "prompt",
-    [
-        "what is the function of the leaning tower of pisa",
-        "If all potato bugs are infertile, they will likely",
-        "What is the runtime of the movie Titanic?",
-        "Minimalism functions well in my daily life, not only in art.",
-    ],
-)
-def test_programming_words_that_are_also_english_are_not_code_alone(prompt: str) -> None:
-    features, _ = _decide(prompt)
-    assert features.task_type != "coding", features.signals
-
-
-@pytest.mark.parametrize(
-    "prompt",
-    [
         "Write a function that reverses a linked list in place.",
         "There is a bug in my code: the loop never ends.",
         "my function returns None, why?",
         "Explain lambda functions in Python.",
     ],
 )
-def test_programming_words_with_code_context_are_coding(prompt: str) -> None:
+def test_code_and_talk_about_code_is_coding(prompt: str) -> None:
     features, _ = _decide(prompt)
     assert features.task_type == "coding", features.signals
+
