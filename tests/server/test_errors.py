@@ -45,6 +45,12 @@ def assert_openai_error(body: dict, code: str | None = None) -> dict:
         (b'{"model": "auto", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}', 400, "invalid_type", "stream"),
         (b'{"model": "auto", "max_tokens": -1, "messages": [{"role": "user", "content": "x"}]}', 400, "invalid_value", "max_tokens"),
         (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"quality": 3}}', 400, "invalid_value", "triage.quality"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": "gpt-5.4"}}', 400, "invalid_type", "triage.models"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": []}}', 400, "invalid_type", "triage.models"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": ["gpt-9-ultra"]}}', 400, "model_not_found", "triage.models"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"max_cost_per_mtok": 0}}', 400, "invalid_value", "triage.max_cost_per_mtok"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"max_cost_per_mtok": "cheap"}}', 400, "invalid_value", "triage.max_cost_per_mtok"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": ["claude-opus-4-6"]}}', 400, "no_eligible_model", "model"),
         (b'{"model": "auto", "messages": ' + b"[" * 200 + b"]" * 200 + b"}", 400, "invalid_json", None),
     ],
 )

@@ -22,7 +22,7 @@ from triage.server.asgi import Receive, Send, read_body, send_json
 from triage.server.context import RequestContext
 from triage.server.errors import GatewayError
 from triage.server.state import Gateway
-from triage.server.validate import parse_json_object, quality_override, validate_chat
+from triage.server.validate import parse_json_object, policy_override, quality_override, validate_chat
 
 
 async def health(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) -> None:
@@ -86,7 +86,8 @@ async def route(gw: Gateway, ctx: RequestContext, receive: Receive, send: Send) 
     validate_chat(body, limits)
     s = gw.settings
     try:
-        d = decide(extract(body), gw.catalog.models, s.policy, list(s.providers) or [m.provider for m in gw.catalog.models],
+        d = decide(extract(body), gw.catalog.models, policy_override(body, ctx.headers, s.policy, gw.resolve_model),
+                   list(s.providers) or [m.provider for m in gw.catalog.models],
                    quality_target=quality_override(body, ctx.headers), estimator=gw.estimator)  # fmt: skip
     except NoCandidateError as e:
         raise GatewayError(400, f"no model can serve this request: {e.rejected}", code="no_eligible_model") from None

@@ -20,7 +20,7 @@ from triage.server.asgi import Receive, Send, raw_stream_cycle, read_body, send_
 from triage.server.context import RequestContext
 from triage.server.errors import from_upstream
 from triage.server.state import Gateway
-from triage.server.validate import parse_json_object, quality_override, validate_chat
+from triage.server.validate import parse_json_object, policy_override, quality_override, validate_chat
 from triage.upstream.client import UpstreamResponse
 
 
@@ -42,7 +42,8 @@ async def chat_completions(gw: Gateway, ctx: RequestContext, receive: Receive, s
     if gw.settings.store_prompts:
         rec.prompt = orjson.dumps(body.get("messages")).decode()
 
-    p = engine.plan(gw, body, quality_override(body, headers))
+    p = engine.plan(gw, body, quality_override(body, headers),
+                    policy_override(body, headers, gw.settings.policy, gw.resolve_model))
     ctx.plan = p
     # From here on the client's disconnect cancels this task, and with it the upstream call.
     watcher = asyncio.ensure_future(engine.watch_disconnect(receive, ctx))

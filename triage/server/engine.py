@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from triage.config.settings import Policy
 from triage.ledger.record import LedgerRecord
 from triage.providers.base import ErrorClass, ProviderAdapter, StreamTranslator, UpstreamError, Usage
 from triage.providers.registry import adapter_for
@@ -40,7 +41,9 @@ class Plan:
     adapted: list[str] = field(default_factory=list)  # what was changed for the answering model
 
 
-def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
+def plan(gw: Gateway, body: dict[str, Any], quality: float | None, policy: Policy | None = None) -> Plan:
+    """Where a request goes. ``quality`` and ``policy``: the request's own quality target and
+    routing policy (``validate.policy_override``), if it set them; for ``model: "auto"``."""
     requested = body.get("model") or "auto"
     settings = gw.settings
     if requested in AUTO_NAMES:
@@ -54,13 +57,17 @@ def plan(gw: Gateway, body: dict[str, Any], quality: float | None) -> Plan:
         models = gw.catalog.models
         # Models whose circuit is open are skipped, unless that would leave nothing to try.
         open_now = gw.breakers.open_models([(m.provider, m.name) for m in models if m.provider in settings.providers])
+        if policy is None or policy is settings.policy:
+            policy, cache = settings.policy, gw.decide_cache
+        else:  # the request's own narrowing: not memoised (the cache is keyed by the configuration)
+            cache = None
         try:
             try:
-                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator, exclude=open_now, cache=gw.decide_cache)
+                decision = decide(features, models, policy, providers, quality_target=quality, estimator=gw.estimator, exclude=open_now, cache=cache)
             except NoCandidateError:
                 if not open_now:
                     raise
-                decision = decide(features, models, settings.policy, providers, quality_target=quality, estimator=gw.estimator, cache=gw.decide_cache)
+                decision = decide(features, models, policy, providers, quality_target=quality, estimator=gw.estimator, cache=cache)
         except NoCandidateError as e:
             details = "; ".join(f"{m}: {why}" for m, why in list(e.rejected.items())[:6])
             raise GatewayError(400, f"no configured model can serve this request ({details})", code="no_eligible_model", param="model") from None

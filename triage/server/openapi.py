@@ -41,7 +41,12 @@ CHAT_REQUEST = {
         "n": {"type": "integer", "minimum": 1, "maximum": 128},
         "tools": {"type": "array", "items": {"type": "object"}},
         "response_format": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}},
-        "triage": {"type": "object", "properties": {"quality": {"type": "number", "exclusiveMinimum": 0, "maximum": 1}}},
+        "triage": {"type": "object", "description": "routing options for model 'auto', within what the configuration allows",
+                   "properties": {"quality": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                                  "models": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string", "minLength": 1},
+                                             "description": "allow-list: catalog model names or aliases"},
+                                  "max_cost_per_mtok": {"type": "number", "exclusiveMinimum": 0,
+                                                        "description": "ceiling on a model's output price, USD per 1M tokens"}}},
     },
     "additionalProperties": True,
 }

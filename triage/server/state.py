@@ -108,6 +108,11 @@ class Gateway:
     def reachable_models(self) -> list[CatalogModel]:
         return [m for m in self.catalog.models if m.provider in self.settings.providers]
 
+    def resolve_model(self, name: str) -> str | None:
+        """A model name or alias -> the catalog model's name, or None if the catalog has none."""
+        entry = self.catalog.get(self.settings.aliases.get(name, name))
+        return entry.name if entry is not None else None
+
     def target_for(self, name: str) -> Target | None:
         """An explicit model name -> where it goes, or None if nothing can tell."""
         name = self.settings.aliases.get(name, name)

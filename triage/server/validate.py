@@ -6,11 +6,14 @@ gateway carries it intact. Each failure is a 400 naming the offending parameter.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from triage.config.settings import Limits
+from triage.config.settings import Limits, Policy
 from triage.server.errors import GatewayError
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -130,3 +133,54 @@ def quality_override(body: dict[str, Any], headers: dict[str, str]) -> float | N
     if not 0.0 < q <= 1.0:
         raise GatewayError(400, f"the quality target must be in (0, 1], got {q}", param="triage.quality", code="invalid_value")
     return q
+
+
+MAX_REQUEST_MODELS = 100
+
+
+def policy_override(body: dict[str, Any], headers: dict[str, str], policy: Policy,
+                    resolve: Callable[[str], str | None]) -> Policy:
+    """The configured ``policy`` narrowed by the request, for ``model: "auto"``: an allow-list
+    (body ``triage.models`` or header ``x-triage-models``, comma-separated) and a ceiling on a
+    model's output price (``triage.max_cost_per_mtok`` or ``x-triage-max-cost-per-mtok``, USD per
+    1M tokens). A request can only narrow what the configuration allows, never widen it: the
+    allow-lists intersect and the lower ceiling wins. ``resolve`` maps a name (or alias) to a
+    catalog model name, or None. Returns ``policy`` itself when the request narrows nothing."""
+    t = body.get("triage")
+    t = t if isinstance(t, dict) else {}
+    changes: dict[str, Any] = {}
+    raw: Any = t["models"] if "models" in t else headers.get("x-triage-models")
+    if raw is not None:
+        if isinstance(raw, str) and "models" not in t:
+            raw = [x.strip() for x in raw.split(",") if x.strip()]
+        if not (isinstance(raw, list) and raw and all(isinstance(x, str) and x for x in raw)):
+            raise GatewayError(400, "'triage.models' must be a non-empty array of model names", param="triage.models", code="invalid_type")
+        if len(raw) > MAX_REQUEST_MODELS:
+            raise GatewayError(400, f"'triage.models' lists {len(raw)} models, at most {MAX_REQUEST_MODELS}", param="triage.models", code="invalid_value")
+        names = []
+        for x in raw:
+            name = resolve(x)
+            if name is None:
+                raise GatewayError(400, f"'triage.models' names {x[:100]!r}, which the catalog does not know (GET /v1/models lists it)",
+                                   param="triage.models", code="model_not_found")
+            names.append(name)
+        allowed = tuple(dict.fromkeys(names))
+        if policy.allowed_models:
+            allowed = tuple(n for n in allowed if n in policy.allowed_models)
+            if not allowed:
+                raise GatewayError(400, "none of 'triage.models' is among the models the configuration allows",
+                                   param="triage.models", code="no_eligible_model")
+        changes["allowed_models"] = allowed
+    raw = t["max_cost_per_mtok"] if "max_cost_per_mtok" in t else headers.get("x-triage-max-cost-per-mtok")
+    if raw is not None:
+        try:
+            ceiling = float(raw) if not isinstance(raw, bool) else math.nan
+        except (TypeError, ValueError):
+            ceiling = math.nan
+        if not (ceiling > 0 and math.isfinite(ceiling)):
+            raise GatewayError(400, f"'triage.max_cost_per_mtok' must be a positive number of USD per 1M output tokens, got {raw!r}"[:300],
+                               param="triage.max_cost_per_mtok", code="invalid_value")
+        if policy.max_cost_per_mtok is not None:
+            ceiling = min(ceiling, policy.max_cost_per_mtok)
+        changes["max_cost_per_mtok"] = ceiling
+    return dataclasses.replace(policy, **changes) if changes else policy

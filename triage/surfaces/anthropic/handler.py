@@ -25,7 +25,7 @@ from triage.server.chat import response_headers
 from triage.server.context import RequestContext
 from triage.server.errors import GatewayError, from_upstream, redact_keys
 from triage.server.state import AUTO_NAMES, Gateway, Target
-from triage.server.validate import parse_json_object, quality_override, validate_chat
+from triage.server.validate import parse_json_object, policy_override, quality_override, validate_chat
 from triage.surfaces.anthropic import errors
 from triage.surfaces.anthropic.count_tokens import estimate_input_tokens
 from triage.surfaces.anthropic.passthrough import native_request
@@ -104,7 +104,8 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
             failed = e.attempt  # retryable, nothing sent yet: on to the configured chain
 
     internal = translate(body, gw)
-    p = engine.plan(gw, internal, quality_override(internal, headers))
+    p = engine.plan(gw, internal, quality_override(internal, headers),
+                    policy_override(internal, headers, gw.settings.policy, gw.resolve_model))
     if failed is not None:
         p.targets, p.attempts = p.targets[1:], [failed]
     ctx.plan = p

@@ -183,4 +183,6 @@ def to_internal_request(body: dict[str, Any]) -> dict[str, Any]:
         extra["service_tier"] = body["service_tier"]
     if extra:
         out["provider_specific_fields"] = {"anthropic": extra}
+    if "triage" in body:  # the gateway's own routing options (quality, models, price ceiling): never forwarded
+        out["triage"] = body["triage"]
     return out
