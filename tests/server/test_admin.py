@@ -53,6 +53,15 @@ def test_quality_knob_moves_the_choice(gateway):
     assert low["selected_model"] != high["selected_model"]
 
 
+def test_route_takes_the_request_constraints(gateway):
+    body = {"messages": [{"role": "user", "content": "Write a python function that merges two sorted lists"}],
+            "triage": {"quality": 1.0, "models": ["gpt-5.4-mini", "gpt-5.4-nano"]}}
+    _, d = call(gateway, "POST", "/v1/route", body)
+    assert d["selected_model"] in ("gpt-5.4-mini", "gpt-5.4-nano")
+    status, err = call(gateway, "POST", "/v1/route", {**body, "triage": {"max_cost_per_mtok": "x"}})
+    assert status == 400 and err["error"]["param"] == "triage.max_cost_per_mtok"
+
+
 def test_compare_ranks_by_capability(gateway):
     status, d = call(gateway, "GET", "/v1/models/compare?task=coding")
     caps = [m["capability"] for m in d["models"]]
