@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
     sets = training_sets(data)
     weights = train.fit(sets, arena, hp, log=log)
     (out / "weights.json").write_text(json.dumps(weights, separators=(",", ":")))
-    index = train.neighbor_index(sets)
+    index = train.neighbor_index(sets, weights, arena)
     (out / "neighbors.json").write_text(json.dumps(index, separators=(",", ":")))
     files = [f"routing/{f}" for f, _ in TRAIN_FILES]
     files += [f"routing/pools/{p}.json" for _, p in TRAIN_FILES] + [ARENA_FILE]
@@ -88,6 +88,7 @@ def main(argv: list[str]) -> int:
         "data_files": {f: sha256(data / f) for f in files},
         "hyper": weights["hyper"],
         "neighbors": {k: index[k] for k in ("k", "kappa", "min_df", "max_df", "items")} | {"keys": len(index["keys"])},
+        "topics": {k: index["topics"][k] for k in ("k", "kappa")},
         "sizes": {p.name: p.stat().st_size for p in sorted(out.glob("*.json")) if p.name != "provenance.json"},
         "figures": None,
     }

@@ -107,6 +107,22 @@ def test_the_shipped_index_is_small_and_recorded() -> None:
     assert len(base.joinpath("neighbors.json").read_bytes()) < 10_000_000
     prov = json.loads(base.joinpath("provenance.json").read_text())
     assert prov["neighbors"]["items"] > 1000 and prov["neighbors"]["k"] >= 1
+    assert prov["topics"]["k"] >= 2
+
+
+def test_on_a_seen_pool_the_topic_record_comes_first_then_the_neighbours(qm: QualityModel) -> None:
+    bare = QualityModel.__new__(QualityModel)
+    bare.__dict__.update(qm.__dict__)
+    bare._neighbors, bare._seen_keys = None, set()
+    msgs = [{"role": "user", "content": "A train leaves at 3 pm at 60 mph; a second one leaves at 4 pm at 80 mph. "
+                                        "When does the second catch up?"}]
+    seen = [PoolModel("gemini-1.5-flash-002", 0.075, 0.3, "gemini-1.5-flash-002"),
+            PoolModel("Meta-Llama-3_1-8B-Instruct", 0.03, 0.05, "llama-3.1-8b-instruct")]
+    keys = [(m.arena_name or m.name).lower() for m in seen]
+    nb = qm.neighbors
+    assert nb.topics is not None and nb.topics.models() == nb.models()
+    p = nb.topics.prior(qm.item(msgs), keys, bare.predict(msgs, seen))
+    assert qm.predict(msgs, seen) == nb.blend(nb.nearest(feat.extract(msgs)[0]), keys, p)
 
 
 def test_neighbours_apply_only_when_the_data_scored_every_model_of_the_pool(qm: QualityModel) -> None:

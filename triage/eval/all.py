@@ -51,7 +51,7 @@ def cv_predictions(ds, data: Path, fname: str, folds: int, log):
         log(f"cv {fname}: fold {f + 1}/{folds}, {len(held)} items held out")
         sets = training_sets(data, {fname: held})
         weights = train.fit(sets, arena, train.Hyper(), log=log)
-        qm = QualityModel(weights, arena, NeighborIndex(train.neighbor_index(sets)))
+        qm = QualityModel(weights, arena, NeighborIndex(train.neighbor_index(sets, weights, arena)))
         idx = [j for j, i in enumerate(ds.ids) if i in held]
         preds[idx] = predict_learned(ds.subset(idx), qm)
         models_of.append(qm)
@@ -73,7 +73,7 @@ def transfer_predictions(ds, data: Path, fname: str, log):
     sets = [s for (f, _), s in zip(TRAIN_FILES, training_sets(data)) if f != fname]
     log(f"transfer {fname}: fitted on {[s.name for s in sets]} only")
     weights = train.fit(sets, arena, train.Hyper(), log=log)
-    qm = QualityModel(weights, arena, NeighborIndex(train.neighbor_index(sets)))
+    qm = QualityModel(weights, arena, NeighborIndex(train.neighbor_index(sets, weights, arena)))
     return predict_learned(ds, qm), qm
 
 

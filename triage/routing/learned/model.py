@@ -10,7 +10,8 @@ gateway's cues (task type, difficulty), ``a_m(task)`` is the model's arena ratin
 type mapped to a skill (+ its own correction if the training data had it, and had every other
 model of the pool too) and ``u_m`` shared loadings (+ that correction). When the training data
 scored every model of the pool, each model's prediction is then shrunk toward its scores on the
-most similar training prompts (``neighbors.py``; the index is read on first need). Pure Python,
+most similar training prompts (``neighbors.py``; the index is read on first need), after its
+record on the group of training prompts the model places alike (``topics.py``). Pure Python,
 no work at import; an instance keeps a small cache of per-pool skill vectors (pools are few and
 immutable); there is no module-level state.
 """
@@ -212,7 +213,8 @@ class QualityModel:
         if task is None or difficulty is None:
             task, difficulty = gateway_cues(messages)
         keys, dense = feat.extract(messages)
-        p = self.predict_item(self._item(keys, dense, task, difficulty), models, task, difficulty)
+        h = self._item(keys, dense, task, difficulty)
+        p = self.predict_item(h, models, task, difficulty)
         if self._seen_keys:
             mkeys = [(m.arena_name or m.name).lower() for m in models]
             # only when the data scored every model of the pool: a model measured on similar
@@ -220,5 +222,7 @@ class QualityModel:
             # RouteLLM, Mixtral seen and GPT-4 not, blending Mixtral alone cut APGR 0.58 -> 0.51)
             if self._seen_keys.issuperset(mkeys):
                 nb = self.neighbors
-                p = nb.blend(nb.nearest(keys), mkeys, p)
+                if nb.topics is not None:  # the models' records on prompts placed alike, then ...
+                    p = nb.topics.prior(h, mkeys, p)
+                p = nb.blend(nb.nearest(keys), mkeys, p)  # ... on the most similar prompts
         return p

@@ -33,6 +33,8 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from operator import mul
 
+from triage.routing.learned.topics import Topics
+
 FORMAT = 1
 K = 50
 KAPPA = 10.0
@@ -109,6 +111,9 @@ class NeighborIndex:
         self._inv_norm = [1.0 / math.sqrt(v) if v > 0 else 0.0 for v in norm2]
         nan = float("nan")
         self._scores = {m: array("f", (nan if v is None else v for v in col)) for m, col in doc["scores"].items()}
+        # the seen models' records per group of training prompts (``topics.py``), when the
+        # index was built with the quality model's weights
+        self.topics = Topics(doc["topics"]) if doc.get("topics") else None
 
     def models(self) -> set[str]:
         return set(self._scores)

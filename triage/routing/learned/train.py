@@ -311,9 +311,12 @@ def fit(sets: Sequence[TrainSet], arena: Mapping, hp: Hyper = Hyper(), log=print
     }
 
 
-def neighbor_index(sets: Sequence[TrainSet]) -> dict:
-    """The neighbour index (``neighbors.py``) of the same training items, as its JSON document."""
-    from triage.routing.learned import neighbors
+def neighbor_index(sets: Sequence[TrainSet], weights: Mapping | None = None, arena: Mapping | None = None) -> dict:
+    """The neighbour index (``neighbors.py``) of the same training items, as its JSON document;
+    with the fitted ``weights`` (and the ``arena`` they were fitted with), also the seen models'
+    records per group of prompts the quality model places alike (``topics.py``)."""
+    from triage.routing.learned import neighbors, topics
+    from triage.routing.learned.model import QualityModel
 
     sources = []
     for s in sets:
@@ -321,4 +324,14 @@ def neighbor_index(sets: Sequence[TrainSet]) -> dict:
         items = [(feat.extract(it["messages"])[0], [it["scores"].get(m.name) for m in s.models])
                  for it in s.items]
         sources.append((names, items))
-    return neighbors.build(sources)
+    doc = neighbors.build(sources)
+    if weights is not None:
+        qm = QualityModel(weights, arena or {})
+        points, scores = [], []
+        for s in sets:
+            keyed = [(m.name, model_key(m)) for m in s.models]
+            for it in s.items:
+                points.append(qm.item(it["messages"]))
+                scores.append({k: float(it["scores"][n]) for n, k in keyed if it["scores"].get(n) is not None})
+        doc["topics"] = topics.build(points, scores)
+    return doc
