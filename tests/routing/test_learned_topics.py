@@ -41,3 +41,16 @@ def test_the_grouping_is_deterministic():
 def test_fewer_points_than_groups():
     t = Topics(json.loads(json.dumps(build([[1.0, 2.0]], [{"a": 1.0}], k=32))))
     assert t.groups([0.0, 0.0]) == [0] * 5 and t.prior([0.0, 0.0], ["a"], [0.0]) == [pytest.approx(1 / 101)]
+
+
+def test_the_group_is_the_nearest_centre():
+    import random
+
+    rng = random.Random(3)
+    points = [[rng.gauss(0, 1) for _ in range(4)] for _ in range(300)]
+    t = Topics(json.loads(json.dumps(build(points, [{"a": 1.0}] * 300, k=12, groupings=2))))
+    for _ in range(200):
+        h = [rng.gauss(0, 2) for _ in range(4)]
+        z = [(v - m) * s for v, m, s in zip(h, t._mean, t._inv_std)]
+        want = [min(range(len(c)), key=lambda j: sum((a - b) ** 2 for a, b in zip(z, c[j]))) for c, _, _ in t._cuts]
+        assert t.groups(h) == want

@@ -25,6 +25,7 @@ Run time is pure Python (``GROUPINGS x k`` distances in ``r + 1`` dimensions: ~5
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import mul
 
 K = 32
 KAPPA = 100.0
@@ -104,6 +105,9 @@ class Topics:
         self._cuts = [([tuple(map(float, row)) for row in g["centres"]],
                        {m: list(map(float, v)) for m, v in g["sums"].items()},
                        {m: list(map(int, v)) for m, v in g["counts"].items()}) for g in doc["groupings"]]
+        # nearest centre = argmin of |c|^2 - 2 z.c: per centre, its doubled coordinates and |c|^2
+        self._near = [[(tuple(2.0 * v for v in c), sum(v * v for v in c)) for c in centres]
+                      for centres, _, _ in self._cuts]
 
     def models(self) -> set[str]:
         return set(self._cuts[0][1]) if self._cuts else set()
@@ -112,15 +116,9 @@ class Topics:
         """In each grouping, the group whose centre is nearest to ``h`` (standardised)."""
         z = [(v - m) * s for v, m, s in zip(h, self._mean, self._inv_std)]
         out = []
-        for centres, _, _ in self._cuts:
-            best, arg = float("inf"), 0
-            for j, c in enumerate(centres):
-                d = 0.0
-                for a, b in zip(z, c):
-                    d += (a - b) * (a - b)
-                if d < best:
-                    best, arg = d, j
-            out.append(arg)
+        for near in self._near:
+            d = [cc - sum(map(mul, z, c2)) for c2, cc in near]
+            out.append(d.index(min(d)))
         return out
 
     def prior(self, h: Sequence[float], model_keys: Sequence[str], p: Sequence[float]) -> list[float]:
