@@ -153,3 +153,12 @@ def test_a_posting_budget_reads_the_rarest_keys_first() -> None:
     cut = dict(nb.nearest(query, max_postings=5))
     assert set(cut) == {0, 1}  # only "rare"'s two postings were read
     assert cut[0] < full[0] + 1e-12 and cut[1] == pytest.approx(full[1])
+
+
+def test_the_posting_budget_does_not_depend_on_the_order_of_the_keys() -> None:
+    """A request's keys are a set, iterated in an order that changes with the hash seed: among
+    keys of equal frequency the budget must cut the same ones whatever that order."""
+    items = [({f"k{i}".encode(), f"k{(i + 1) % 12}".encode()}, [float(i % 2)]) for i in range(12)]
+    nb = NeighborIndex(build([(["m"], items)], k=5, kappa=1.0, min_df=1, max_df=1000))
+    keys = [f"k{i}".encode() for i in range(12)]  # every key in 2 prompts: all equally rare
+    assert nb.nearest(keys, max_postings=7) == nb.nearest(keys[::-1], max_postings=7)

@@ -101,10 +101,10 @@ class NeighborIndex:
         self.kappa = float(doc["kappa"])
         n = int(doc["items"])
         norm2 = [0.0] * n
-        post: dict[bytes, tuple[float, array]] = {}
-        for key, idf, items in zip(doc["keys"], doc["idf"], doc["postings"]):
+        post: dict[bytes, tuple[float, array, int]] = {}
+        for rank, (key, idf, items) in enumerate(zip(doc["keys"], doc["idf"], doc["postings"])):
             w = float(idf) * float(idf)
-            post[key.encode("utf-8")] = (w, array("I", items))
+            post[key.encode("utf-8")] = (w, array("I", items), rank)  # rank: a fixed order among equals
             for j in items:
                 norm2[j] += w
         self._post = post
@@ -130,14 +130,14 @@ class NeighborIndex:
         found = [e for e in map(post.get, keys) if e is not None]
         q = sum(e[0] for e in found)
         if max_postings is not None and sum(len(e[1]) for e in found) > max_postings:
-            found.sort(key=lambda e: len(e[1]))
+            found.sort(key=lambda e: (len(e[1]), e[2]))  # a request's keys are a set: no order of their own
             budget = max_postings
             for i, e in enumerate(found):
                 budget -= len(e[1])
                 if budget < 0:
                     del found[i + (i == 0):]  # at least the rarest key is read
                     break
-        for w, items in found:
+        for w, items, _ in found:
             for j in items:
                 acc[j] = get(j, 0.0) + w
         if not acc:
