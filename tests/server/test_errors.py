@@ -46,6 +46,8 @@ def assert_openai_error(body: dict, code: str | None = None) -> dict:
         (b'{"model": "auto", "max_tokens": -1, "messages": [{"role": "user", "content": "x"}]}', 400, "invalid_value", "max_tokens"),
         (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"quality": 3}}', 400, "invalid_value", "triage.quality"),
         (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": "gpt-5.4"}}', 400, "invalid_type", "triage.models"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": "fast"}', 400, "invalid_type", "triage"),
+        (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"qualty": 0.5}}', 400, "unknown_parameter", "triage.qualty"),
         (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": []}}', 400, "invalid_type", "triage.models"),
         (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"models": ["gpt-9-ultra"]}}', 400, "model_not_found", "triage.models"),
         (b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], "triage": {"max_cost_per_mtok": 0}}', 400, "invalid_value", "triage.max_cost_per_mtok"),

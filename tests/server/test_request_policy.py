@@ -63,6 +63,10 @@ def test_the_anthropic_surface_takes_the_same_constraints(gateway, fake):
         c.messages.create(model="auto", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
                           extra_body={"triage": {"max_cost_per_mtok": -1}})
     assert e.value.body["type"] == "error" and "max_cost_per_mtok" in e.value.body["error"]["message"]
+    with pytest.raises(anthropic.BadRequestError) as e:  # a typo is not silently a default
+        c.messages.create(model="auto", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+                          extra_body={"triage": {"max_cost": 5}})
+    assert e.value.body["type"] == "error" and "triage.max_cost" in e.value.body["error"]["message"]
 
 
 def test_an_allow_list_nothing_configured_can_serve_is_a_400_naming_why(gateway, fake):

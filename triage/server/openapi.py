@@ -46,7 +46,8 @@ CHAT_REQUEST = {
                                   "models": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string", "minLength": 1},
                                              "description": "allow-list: catalog model names or aliases"},
                                   "max_cost_per_mtok": {"type": "number", "exclusiveMinimum": 0,
-                                                        "description": "ceiling on a model's output price, USD per 1M tokens"}}},
+                                                        "description": "ceiling on a model's output price, USD per 1M tokens"}},
+                   "additionalProperties": False},
     },
     "additionalProperties": True,
 }

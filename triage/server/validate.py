@@ -17,6 +17,7 @@ from triage.config.settings import Limits, Policy
 from triage.server.errors import GatewayError
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+TRIAGE_OPTIONS = ("quality", "models", "max_cost_per_mtok")  # the body's "triage" object
 
 
 def parse_json_object(raw: bytes, limits: Limits) -> dict[str, Any]:
@@ -114,6 +115,15 @@ def validate_chat(body: dict[str, Any], limits: Limits) -> None:
     opts = body.get("stream_options")
     if opts is not None and not isinstance(opts, dict):
         raise GatewayError(400, "'stream_options' must be an object", param="stream_options", code="invalid_type")
+    # the gateway's own namespace: a typo there ("qualty") must not pass for a routing option
+    t = body.get("triage")
+    if t is not None:
+        if not isinstance(t, dict):
+            raise GatewayError(400, "'triage' must be an object of routing options", param="triage", code="invalid_type")
+        unknown = [k for k in t if k not in TRIAGE_OPTIONS]
+        if unknown:
+            raise GatewayError(400, f"unknown routing option 'triage.{unknown[0][:60]}' (known: {', '.join(TRIAGE_OPTIONS)})",
+                               param=f"triage.{unknown[0][:60]}", code="unknown_parameter")
 
 
 def quality_override(body: dict[str, Any], headers: dict[str, str]) -> float | None:
