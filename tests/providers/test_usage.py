@@ -6,12 +6,11 @@ against an upstream that sends such usage."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
+from tests.fakes.raw_upstream import RawUpstream
 from tests.gateway import GatewayProcess
 from triage.providers.anthropic.response import to_usage as anthropic_usage
 from triage.providers.base import Usage, tokens
@@ -45,38 +44,19 @@ USAGES: list[Any] = [{"prompt_tokens": "abc", "completion_tokens": 1}, {"prompt_
                      {"prompt_tokens": -5, "completion_tokens": 2}]
 
 
-@pytest.fixture(scope="module")
-def odd_upstream() -> Iterator[str]:
-    calls = {"n": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("content-length", 0)))
-            usage = USAGES[calls["n"] % len(USAGES)]
-            calls["n"] += 1
-            body = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-5.4-mini",
-                               "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-                               "usage": usage}).encode()  # fmt: skip
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}/v1"
-    srv.shutdown()
-
-
-def test_the_gateway_answers_whatever_the_usage_looks_like(odd_upstream: str) -> None:
-    with GatewayProcess({"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": odd_upstream}) as gw:
-        body = json.dumps({"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}]}).encode()
-        assert [gw.post("/v1/chat/completions", body) for _ in USAGES] == [200] * len(USAGES)
-        rows = gw.ledger_rows()
-        assert [r["status"] for r in rows] == [200] * len(USAGES)
-        assert [r["output_tokens"] for r in rows] == [1, 0, 0, 2] and all(r["input_tokens"] == 0 for r in rows)
-        assert "Traceback" not in gw.log()
+def test_the_gateway_answers_whatever_the_usage_looks_like() -> None:
+    up = RawUpstream()
+    try:
+        with GatewayProcess({"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": up.url}) as gw:
+            body = json.dumps({"model": "gpt-5.4-mini", "messages": [{"role": "user", "content": "hi"}]}).encode()
+            for usage in USAGES:
+                up.next = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-5.4-mini",
+                                      "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+                                      "usage": usage}).encode()  # fmt: skip
+                assert gw.post("/v1/chat/completions", body) == 200
+            rows = gw.ledger_rows()
+            assert [r["status"] for r in rows] == [200] * len(USAGES)
+            assert [r["output_tokens"] for r in rows] == [1, 0, 0, 2] and all(r["input_tokens"] == 0 for r in rows)
+            assert "Traceback" not in gw.log()
+    finally:
+        up.close()

@@ -11,11 +11,11 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 
+from tests.fakes.raw_upstream import RawUpstream
 from tests.gateway import GatewayProcess
 
 BODIES = [b"[]", b'{"choices": "x"}', b'{"choices": [5]}', b'{"choices": [{"message": "str"}]}',
@@ -29,35 +29,12 @@ SURFACES = {
 }
 
 
-class Upstream:
-    def __init__(self) -> None:
-        self.next: bytes = b""
-        up = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-                data = up.next
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream" if body.get("stream") else "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
-
-
 @pytest.fixture(scope="module")
-def setup() -> Iterator[tuple[Upstream, GatewayProcess]]:
-    up = Upstream()
+def setup() -> Iterator[tuple[RawUpstream, GatewayProcess]]:
+    up = RawUpstream()
     with GatewayProcess({"OPENAI_API_KEY": "k", "TRIAGE_OPENAI_BASE_URL": up.url}) as gw:
         yield up, gw
-    up.server.shutdown()
+    up.close()
 
 
 def call(gw: GatewayProcess, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
@@ -72,7 +49,7 @@ def call(gw: GatewayProcess, path: str, body: dict[str, Any]) -> tuple[int, byte
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("data", BODIES)
-def test_a_malformed_answer_is_a_502_in_the_callers_shape(setup: tuple[Upstream, GatewayProcess], surface: str, data: bytes) -> None:
+def test_a_malformed_answer_is_a_502_in_the_callers_shape(setup: tuple[RawUpstream, GatewayProcess], surface: str, data: bytes) -> None:
     up, gw = setup
     up.next = data
     path, body = SURFACES[surface]
@@ -94,7 +71,7 @@ def _ended_cleanly(surface: str, out: bytes) -> bool:
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("data", EVENTS)
-def test_a_malformed_stream_event_ends_the_stream_cleanly(setup: tuple[Upstream, GatewayProcess], surface: str, data: bytes) -> None:
+def test_a_malformed_stream_event_ends_the_stream_cleanly(setup: tuple[RawUpstream, GatewayProcess], surface: str, data: bytes) -> None:
     up, gw = setup
     up.next = data
     path, body = SURFACES[surface]
@@ -117,18 +94,18 @@ NATIVE = {  # Anthropic- and Gemini-wire upstreams answering 200 with the wrong 
 
 
 @pytest.fixture(scope="module")
-def native_setup() -> Iterator[tuple[Upstream, GatewayProcess]]:
-    up = Upstream()
+def native_setup() -> Iterator[tuple[RawUpstream, GatewayProcess]]:
+    up = RawUpstream()
     base = up.url.removesuffix("/v1")
     env = {"ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k", "TRIAGE_ANTHROPIC_BASE_URL": base, "TRIAGE_GEMINI_BASE_URL": base}
     with GatewayProcess(env) as gw:
         yield up, gw
-    up.server.shutdown()
+    up.close()
 
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("model,data", [(m, d) for m, (bodies, _) in NATIVE.items() for d in bodies])
-def test_other_wire_formats_answered_in_the_wrong_shape(native_setup: tuple[Upstream, GatewayProcess], surface: str,
+def test_other_wire_formats_answered_in_the_wrong_shape(native_setup: tuple[RawUpstream, GatewayProcess], surface: str,
                                                          model: str, data: bytes) -> None:
     up, gw = native_setup
     up.next = data
@@ -141,7 +118,7 @@ def test_other_wire_formats_answered_in_the_wrong_shape(native_setup: tuple[Upst
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("model,data", [(m, d) for m, (_, events) in NATIVE.items() for d in events])
-def test_other_wire_formats_streaming_the_wrong_shape(native_setup: tuple[Upstream, GatewayProcess], surface: str,
+def test_other_wire_formats_streaming_the_wrong_shape(native_setup: tuple[RawUpstream, GatewayProcess], surface: str,
                                                       model: str, data: bytes) -> None:
     up, gw = native_setup
     up.next = data
@@ -217,7 +194,7 @@ def test_with_model_auto_a_200_that_is_not_an_answer_falls_back_to_the_next_mode
     sends the request on to the next candidate, and the attempts say why."""
     from tests.fakes.launch import FakeServer
 
-    up = Upstream()
+    up = RawUpstream()
     up.next = b'{"choices": "x"}'
     try:
         with FakeServer("anthropic_server.py", key="ant-key-0123456789") as ant:
@@ -235,4 +212,4 @@ def test_with_model_auto_a_200_that_is_not_an_answer_falls_back_to_the_next_mode
                     assert first["provider"] == "openai" and first["outcome"] == "server_error" and first["status"] == 502
                 assert "Traceback" not in gw.log()
     finally:
-        up.server.shutdown()
+        up.close()
