@@ -59,7 +59,7 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, p: engine.Plan, b
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target, p.attempts)}
 
     if not stream:
-        answer = await engine.whole_answer(gw, ctx, p, adapter, target, resp)
+        answer = await engine.whole_answer(gw, ctx, p, target, resp)
         answer["model"] = answer.get("model") or target.upstream_model
         answer["routing_info"] = engine.routing_info(gw, p, target, rec)
         await send_bytes(send, 200, orjson.dumps(answer), out_headers)

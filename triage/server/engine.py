@@ -211,14 +211,10 @@ async def start(gw: Gateway, ctx: Any, p: Plan, body: dict[str, Any], stream: bo
     return target, adapter, resp
 
 
-async def whole_answer(gw: Gateway, ctx: Any, p: Plan, adapter: ProviderAdapter, target: Target,
-                       resp: UpstreamResponse | ReadResponse) -> dict[str, Any]:
+async def whole_answer(gw: Gateway, ctx: Any, p: Plan, target: Target, resp: ReadResponse) -> dict[str, Any]:
     """A non-streamed answer (read and parsed by ``open_upstream``: a body that broke off or
     was not an answer fell back there), stops applied, accounted in the ledger row."""
-    if isinstance(resp, ReadResponse):
-        answer, usage = resp.parsed
-    else:
-        answer, usage = read_answer(adapter, target, await resp.read())
+    answer, usage = resp.parsed
     if p.stops:
         apply_stops(answer, p.stops)
     rec = ctx.rec
@@ -245,19 +241,9 @@ def parse_answer(adapter: ProviderAdapter, target: Target, data: bytes) -> tuple
     try:
         answer, usage = adapter.chat_response(data, target.upstream_model)
         check_answer(answer)
-    except UpstreamError:
-        raise
-    except SHAPE_ERRORS as e:
+    except SHAPE_ERRORS as e:  # (an UpstreamError the adapter raises goes up as it is)
         raise malformed(e) from None
     return answer, usage
-
-
-def read_answer(adapter: ProviderAdapter, target: Target, data: bytes) -> tuple[dict[str, Any], Usage]:
-    """``parse_answer``, its failure as the caller's error."""
-    try:
-        return parse_answer(adapter, target, data)
-    except UpstreamError as e:
-        raise from_upstream(e, target.model) from None
 
 
 def _kind(v: Any, kind: type, where: str) -> None:

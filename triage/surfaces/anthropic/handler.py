@@ -112,7 +112,7 @@ async def answer(gw: Gateway, ctx: RequestContext, send: Send, raw: bytes, body:
     target, adapter, resp = await engine.start(gw, ctx, p, internal, stream)
     out_headers = {**ctx.extra, **response_headers(rec.request_id, target, p.attempts)}
     if not stream:
-        answer = await engine.whole_answer(gw, ctx, p, adapter, target, resp)
+        answer = await engine.whole_answer(gw, ctx, p, target, resp)
         await send_bytes(send, 200, orjson.dumps(to_anthropic_response(answer, target.model)), out_headers)
         return
 
