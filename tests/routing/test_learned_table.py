@@ -3,8 +3,9 @@ training data), with every provider configured, as ``routing.router: learned`` w
 
 This is why ``capability`` is still the default of ``model: "auto"`` (docs/router.md): the
 learned router never sends a hard row to the cheapest model, but it is too cautious on
-everyday rows (cheap-enough rows on a cheap model: 38 of 74 with the shipped weights, 40 with
-the v2 weights; the capability estimator: 74).
+everyday rows (cheap-enough rows on a cheap model: 48 of 74 with the shipped weights and the
+value rule on absolute predicted quality, 38 when it was relative to the best; the capability
+estimator: 74).
 The counts are floors: a change that makes the learned router cheaper on everyday prompts
 raises them, one that sends a hard row to the cheapest model fails here.
 """
@@ -48,4 +49,4 @@ def test_hard_rows_never_get_the_cheapest_model(routed) -> None:
 
 def test_cheap_enough_rows_on_a_cheap_model_floor(routed) -> None:
     cheap = sum(d.chosen.expected_cost <= 0.25 * d.baseline_expected_cost for r, d, _ in routed if r["cheap_enough"])
-    assert cheap >= 38
+    assert cheap >= 48

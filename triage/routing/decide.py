@@ -8,7 +8,7 @@
 3. Keep those whose predicted quality reaches ``quality_target`` x the best candidate's (the
    bar), and among them take (``value_order``) the lowest *expected total cost* (input +
    expected output (+ hidden reasoning) tokens at the catalog's prices), or, for an estimator
-   whose ``selection`` is ``"value"`` (the learned router), the best value: relative predicted
+   whose ``selection`` is ``"value"`` (the learned router), the best value: predicted
    quality minus ``(1 - t)/t`` x expected cost in units of a typical request on the dearest
    eligible model. The evaluation harness (``triage eval``) measures this same function.
 """
@@ -182,12 +182,16 @@ def value_order(qualities: Sequence[float], costs: Sequence[float], target: floa
     """The selection rule, shared by ``decide`` and the evaluation harness: indices of the models
     whose predicted quality reaches ``target`` x the best, best first. ``rule="cheapest"``:
     cheapest first (ties: better). ``rule="value"``: best value first, where value =
-    quality / best quality - (1 - target) / target x cost / ``ref_cost`` (ties: cheaper).
+    quality - (1 - target) / target x cost / ``ref_cost`` (ties: cheaper).
 
     At target 1 only the best predicted models pass; at 0 every model passes and the cheapest
-    comes first. In between a model is worth ``ref_cost`` more than another only if it is
-    predicted (1 - t)/t better relative to the best (at 0.9: 11%). A higher target never
-    picks a cheaper model (the bar only rises and the price of quality only falls)."""
+    comes first. In between a model is worth ``ref_cost`` more than another only if its
+    predicted chance of doing the request well is (1 - t)/t higher (at 0.9: 0.11). The value is
+    the Lagrangian of "most expected quality for the money" with one price of quality for every
+    request, which is what traces the best cost-quality curve over a workload (dividing by each
+    request's best predicted quality, as before 2026-11-26, priced quality differently per
+    request: a tie in cross-validation, see docs/router.md). A higher target never picks a
+    cheaper model (the bar only rises and the price of quality only falls)."""
     best = max(qualities)
     cut = target * best - 1e-12
     if rule == "cheapest":
@@ -195,7 +199,7 @@ def value_order(qualities: Sequence[float], costs: Sequence[float], target: floa
     if target <= 0.0:
         lam, scale = 1e18, 0.0
     else:
-        lam, scale = (1.0 - target) / target / max(ref_cost, 1e-15), 1.0 / best if best > 0 else 0.0
+        lam, scale = (1.0 - target) / target / max(ref_cost, 1e-15), 1.0
     passing = [i for i, q in enumerate(qualities) if q >= cut]
     return sorted(passing, key=lambda i: (lam * costs[i] - scale * qualities[i], costs[i]))
 

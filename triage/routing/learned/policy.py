@@ -2,7 +2,7 @@
 
 The selection rule is the gateway's own (``triage.routing.decide.value_order``): among the
 models predicted to reach ``quality_target`` x the best predicted quality, the best value,
-quality relative to the best minus ``(1 - t)/t`` x expected cost / reference cost (a typical
+predicted quality minus ``(1 - t)/t`` x expected cost / reference cost (a typical
 300-in/300-out request on the pool's dearest model). The evaluation harness and ``decide``
 call the same function, so what is measured is what the gateway does.
 """
