@@ -38,6 +38,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def environment() -> dict[str, str]:
+    import platform
+
+    import numpy
+    import scipy
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "machine": platform.machine()}
+
+
 def training_sets(data: Path, exclude: dict[str, set[str]] | None = None) -> list:
     """The training sets; ``exclude`` maps a file name to item ids left out (cross-validation)."""
     sets = []
@@ -85,6 +95,9 @@ def main(argv: list[str]) -> int:
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "command": "python scripts/train_router.py" + (" --figures" if args.figures else ""),
+        # the fit is bit-reproducible with these versions; another numpy/scipy (L-BFGS, BLAS)
+        # moves the weights in the 3rd-4th decimal (0.005 at most, seen on 2026-11-26)
+        "environment": environment(),
         "data_files": {f: sha256(data / f) for f in files},
         "hyper": weights["hyper"],
         "neighbors": {k: index[k] for k in ("k", "kappa", "min_df", "max_df", "items")} | {"keys": len(index["keys"])},
