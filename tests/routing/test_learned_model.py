@@ -103,6 +103,17 @@ def test_value_order_never_picks_a_cheaper_model_for_a_higher_target() -> None:
         assert value_order(q, c, 0.0, 0.5)[0] == min(range(n), key=lambda i: (c[i], -q[i]))
 
 
+@pytest.mark.parametrize("gain, dear", [(0.06, True), (0.05, False)])
+def test_value_order_prices_predicted_quality_the_same_on_every_request(gain: float, dear: bool) -> None:
+    """At target 0.9 half a reference cost more buys a model only if its predicted quality is
+    (1 - 0.9)/0.9 / 2 = 0.056 higher, whatever the level (both pass the bar here): +0.06 is worth
+    it, +0.05 is not (relative to the best, as the rule was before 2026-11-26, 0.05 / 0.65 = 0.077
+    was)."""
+    for level in (0.6, 0.85):
+        q, c = [level, level + gain], [0.0, 0.5]
+        assert value_order(q, c, 0.9, ref_cost=1.0)[0] == (1 if dear else 0)
+
+
 @pytest.mark.parametrize("prompt", ["Write a haiku about autumn rain.", "Prove that sqrt(2) is irrational.",
                                     "Compare PostgreSQL and MongoDB for a product catalog."])
 def test_decide_and_the_harness_path_make_the_same_choice(qm: QualityModel, prompt: str) -> None:
