@@ -73,11 +73,17 @@ def main(argv: list[str]) -> int:
     except ImportError as e:
         log(f"triage eval needs numpy: pip install 'llm-triage[eval]' ({e})")
         return 2
-    ds = load_dataset(args.data, args.pool, limit=args.limit)
+    try:
+        ds = load_dataset(args.data, args.pool, limit=args.limit)
+    except (OSError, ValueError) as e:  # unreadable file, a line that is not JSON, a bad pool or score
+        log(f"eval: {e}")
+        return 2
     if len(ds) == 0:
         log("eval: no item has scores for every model of the pool")
         return 2
-    log(f"eval: {len(ds)} items x {len(ds.models)} models from {args.data}")
+    dropped = ds.extra.get("dropped", 0)
+    log(f"eval: {len(ds)} items x {len(ds.models)} models from {args.data}"
+        + (f" ({dropped} dropped: not scored for every model of the pool)" if dropped else ""))
     names = args.router or list(ALL_ROUTERS)
     runs = run_routers(ds, names, log=log)
     default = routers.DEFAULT_ROUTER if routers.DEFAULT_ROUTER in names else names[0]

@@ -10,6 +10,7 @@ reference random-mixing figures on the MMLU-Pro pool, whose file declares no def
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,18 +36,24 @@ def input_tokens(messages: list[dict]) -> float:
 
 
 def load_pool(path: str | Path) -> tuple[str, list[PoolModel]]:
-    """A pool file -> (pool name, models in file order)."""
-    doc = json.loads(Path(path).read_text())
-    models = [
-        PoolModel(
-            name=m["name"],
-            input_per_mtok=float(m["input_per_mtok"]),
-            output_per_mtok=float(m["output_per_mtok"]),
-            arena_name=m.get("arena_name"),
-            default_output_tokens=m.get("default_output_tokens"),
-        )
-        for m in doc["models"]
-    ]
+    """A pool file -> (pool name, models in file order). A model without a name or a price is a
+    ``ValueError`` naming it."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("models"), list) or not doc["models"]:
+        raise ValueError(f"{path}: a pool is an object with a non-empty 'models' list")
+    models = []
+    for i, m in enumerate(doc["models"]):
+        try:
+            models.append(PoolModel(
+                name=str(m["name"]),
+                input_per_mtok=float(m["input_per_mtok"]),
+                output_per_mtok=float(m["output_per_mtok"]),
+                arena_name=m.get("arena_name"),
+                default_output_tokens=m.get("default_output_tokens"),
+            ))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path}: models[{i}] needs name, input_per_mtok and output_per_mtok "
+                             f"({type(e).__name__}: {e})") from None
     return doc.get("name", Path(path).stem), models
 
 
@@ -84,33 +91,60 @@ class Dataset:
 
 
 def load_items(path: str | Path, limit: int | None = None) -> list[dict]:
+    """The JSON objects of a JSONL file; a line that is not one is a ``ValueError`` naming it."""
     items = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for lineno, line in enumerate(f, 1):
             line = line.strip()
             if line:
-                items.append(json.loads(line))
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{lineno}: not JSON ({e})") from None
+                if not isinstance(item, dict):
+                    raise ValueError(f"{path}:{lineno}: an item is a JSON object, not {type(item).__name__}")
+                items.append(item)
                 if limit is not None and len(items) >= limit:
                     break
     return items
 
 
+def _score(v) -> float | None:
+    """A usable score (a finite number), else None (the model was not scored on the item)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return None
+    return float(v)
+
+
+def _scored(it: dict, names: list[str]) -> bool:
+    scores, msgs = it.get("scores"), it.get("messages")
+    return (isinstance(scores, dict) and isinstance(msgs, list) and bool(msgs)
+            and all(isinstance(m, dict) for m in msgs) and all(_score(scores.get(n)) is not None for n in names))
+
+
 def build_dataset(
     items: list[dict], models: list[PoolModel], name: str = "dataset"
 ) -> Dataset:
-    """Score and price every item for every pool model; items missing a model's score are dropped."""
+    """Score and price every item for every pool model. Items that lack a usable score (a
+    finite number) for some model of the pool, or messages, are dropped (``extra["dropped"]``);
+    a score outside [0, 1] is a ``ValueError`` (a judge's 0-10 not divided by 10, say: dropping
+    it would hide the mistake and any figure computed from it would be wrong)."""
     names = [m.name for m in models]
-    keep = [it for it in items if all(n in it.get("scores", {}) for n in names)]
+    keep = [it for it in items if _scored(it, names)]
     n, k = len(keep), len(models)
     quality = np.zeros((n, k))
     cost = np.zeros((n, k))
     for i, it in enumerate(keep):
         tin = input_tokens(it["messages"])
-        outs = it.get("output_tokens") or {}
+        outs = it.get("output_tokens")
+        outs = outs if isinstance(outs, dict) else {}
         for j, m in enumerate(models):
-            quality[i, j] = float(it["scores"][m.name])
-            tout = outs.get(m.name)
-            if tout is None:
+            q = _score(it["scores"][m.name])
+            if not 0.0 <= q <= 1.0:
+                raise ValueError(f"item {it.get('id', i)!r}: score {q} of {m.name} is outside [0, 1]")
+            quality[i, j] = q
+            tout = _score(outs.get(m.name))
+            if tout is None or tout < 0:
                 tout = m.default_output_tokens
             if tout is None:
                 tout = FALLBACK_OUTPUT_TOKENS
