@@ -74,3 +74,17 @@ def test_other_product_routers_get_their_intervals_too():
     text = output.diffs(rep, evaluate.bootstrap(ds, runs, 20), "learned")
     assert text.startswith("dAIQ of learned vs each router")
     assert "random" in text and "capability" in text and "  learned " not in text
+
+
+def test_a_dataset_every_model_fails_gives_a_table_not_a_crash(tmp_path, capsys):
+    """Best quality 0 (a small slice of a hard file, or a bootstrap resample of one): "relative
+    to the best" is undefined and printed as nan; everything else is reported."""
+    pool = tmp_path / "pool.json"
+    pool.write_text(json.dumps({"models": [{"name": "a", "input_per_mtok": 1, "output_per_mtok": 2},
+                                           {"name": "b", "input_per_mtok": 0.1, "output_per_mtok": 0.2}]}))
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": str(i), "messages": [{"role": "user", "content": f"q{i}"}],
+                                        "scores": {"a": 0.0, "b": 0.0}}) + "\n" for i in range(12)))
+    assert main(["--data", str(data), "--pool", str(pool), "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "best single" in out and "nan" in out and "random" in out

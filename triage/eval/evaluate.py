@@ -125,6 +125,6 @@ def bootstrap(ds: Dataset, runs: Sequence[RouterRun], n_boot: int = 200, seed: i
             for m in metrics:
                 v = s[m]
                 if m == "quality_at_cost_10" and v is not None:
-                    v = v / qbest
+                    v = v / qbest if qbest > 0 else None  # a resample where every model scored 0
                 out[run.name][m][b] = np.nan if v is None else v
     return out

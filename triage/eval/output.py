@@ -34,6 +34,7 @@ def diffs(rep: dict, boot: dict, against: str) -> str:
 def table(rep: dict, boot: dict | None) -> str:
     best = rep["best_single"]
     qb = best["quality"]
+    rel = (lambda q: q / qb) if qb > 0 else (lambda q: float("nan"))  # every model scored 0: no "relative"
     lines = [
         f"dataset {rep['dataset']}: {rep['items']} items, pool of {len(rep['pool'])}; "
         f"best single {best['model']} quality {qb:.4f}, cost ${best['cost'] * 1e3:.4f}/1k requests",
@@ -58,7 +59,7 @@ def table(rep: dict, boot: dict | None) -> str:
                     diff = f"{point:+.4f} [{c[0]:+.4f},{c[1]:+.4f}]{tie}"
         lines.append(
             f"{name:<14} {r['aiq']:>7.4f} {ci:>17} {diff:>30} {_fmt(r['cost_at_95']):>8}"
-            f" {_fmt(r['cost_at_100']):>8} {r['quality_at_cost_10'] / qb:>6.3f}"
+            f" {_fmt(r['cost_at_100']):>8} {rel(r['quality_at_cost_10']):>6.3f}"
             f" {_fmt(r['apgr']):>6} {_fmt(r['cpt50']):>6} {_fmt(r['cpt80']):>6}"
         )
     lines.append("")
@@ -67,7 +68,7 @@ def table(rep: dict, boot: dict | None) -> str:
 
     for name, r in rep["routers"].items():
         hull = [tuple(p) for p in r["curve"]]
-        qs = " ".join(f"{quality_at(hull, b) / qb:6.3f}" for b in (0.05, 0.1, 0.2, 0.5, 1.0))
+        qs = " ".join(f"{rel(quality_at(hull, b)):6.3f}" for b in (0.05, 0.1, 0.2, 0.5, 1.0))
         lines.append(f"  {name:<14} {qs}")
     if rep["routers"].get(d):
         share = rep["routers"][d].get("calls_share", {})
