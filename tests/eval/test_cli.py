@@ -88,3 +88,21 @@ def test_a_dataset_every_model_fails_gives_a_table_not_a_crash(tmp_path, capsys)
     assert main(["--data", str(data), "--pool", str(pool), "--bootstrap", "20"]) == 0
     out = capsys.readouterr().out
     assert "best single" in out and "nan" in out and "random" in out
+
+
+def test_a_pool_whose_best_model_is_free_gives_strict_json(tmp_path, capsys):
+    """Costs are fractions of the best single model's cost; a free best model (a local model
+    priced 0) makes them fractions of the dearest model's instead of NaN, and the JSON never
+    carries NaN (strict parsers reject it)."""
+    pool = tmp_path / "pool.json"
+    pool.write_text(json.dumps({"models": [{"name": "local", "input_per_mtok": 0, "output_per_mtok": 0},
+                                           {"name": "api", "input_per_mtok": 1, "output_per_mtok": 2}]}))
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": str(i), "messages": [{"role": "user", "content": f"q{i}"}],
+                                        "scores": {"local": float(i % 4 > 0), "api": float(i % 2)}}) + "\n"
+                            for i in range(12)))
+    assert main(["--data", str(data), "--pool", str(pool), "--format", "json"]) == 0
+    rep = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert rep["best_single"]["model"] == "local" and rep["best_single"]["cost"] == 0.0
+    for r in rep["routers"].values():
+        assert all(0.0 <= c <= 1.0 for c, _ in r["curve"])

@@ -27,6 +27,16 @@ def _points(ds: Dataset, run: RouterRun, idx=None) -> tuple[np.ndarray, np.ndarr
     return c[:, idx].mean(1), q[:, idx].mean(1)
 
 
+def cost_unit(cm: np.ndarray, best: int) -> float:
+    """What costs are fractions of: the best single model's mean cost, or, in a pool whose best
+    model is free (a local model priced 0), the dearest model's (else every fraction would be a
+    division by zero)."""
+    for c in (float(cm[best]), float(cm.max())):
+        if c > 0:
+            return c
+    return 1.0
+
+
 def summary(ds: Dataset, run: RouterRun, best: int, cheap_point, qbest, cbest, cost_lo, cost_hi,
             c, q, share=None, weak_quality=None) -> dict:
     pts = [(float(ci / cbest), float(qi)) for ci, qi in zip(c, q)]
@@ -81,7 +91,7 @@ def report(ds: Dataset, runs: Sequence[RouterRun], default_router: str) -> dict:
     qm, cm = ds.quality.mean(0), ds.cost.mean(0)
     best = int(max(range(len(qm)), key=lambda j: (qm[j], -cm[j])))
     cheap = int(np.argmin(cm))
-    qbest, cbest = float(qm[best]), float(cm[best])
+    qbest, cbest = float(qm[best]), cost_unit(cm, best)
     lo, hi = float(cm.min() / cbest), float(cm.max() / cbest)
     routers = {}
     for run in runs:
@@ -94,7 +104,7 @@ def report(ds: Dataset, runs: Sequence[RouterRun], default_router: str) -> dict:
         "items": len(ds),
         "pool": ds.model_names,
         "default_router": default_router,
-        "best_single": {"model": ds.model_names[best], "quality": qbest, "cost": cbest},
+        "best_single": {"model": ds.model_names[best], "quality": qbest, "cost": float(cm[best])},
         "routers": routers,
     }
 
@@ -116,7 +126,7 @@ def bootstrap(ds: Dataset, runs: Sequence[RouterRun], n_boot: int = 200, seed: i
         qm, cm = ds.quality.T @ w, ds.cost.T @ w
         best = int(max(range(len(qm)), key=lambda j: (qm[j], -cm[j])))
         cheap = int(np.argmin(cm))
-        qbest, cbest = float(qm[best]), float(cm[best])
+        qbest, cbest = float(qm[best]), cost_unit(cm, best)
         lo, hi = float(cm.min() / cbest), float(cm.max() / cbest)
         for run in runs:
             C, Q = per_run[run.name]
