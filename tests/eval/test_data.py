@@ -72,3 +72,14 @@ def test_cli_reports_bad_input_on_stderr_with_exit_2_and_no_traceback(tmp_path, 
     assert main(["--data", str(data), "--pool", str(pool), "--format", "json", "--router", "random"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["items"] == 3 and "(3 dropped: not scored for every model of the pool)" in err
+
+
+def test_a_pool_default_output_tokens_that_is_not_a_count_is_an_error(tmp_path) -> None:
+    p = tmp_path / "pool.json"
+    p.write_text(json.dumps({"models": [{"name": "a", "input_per_mtok": 1, "output_per_mtok": 2,
+                                         "default_output_tokens": "lots"}]}))
+    with pytest.raises(ValueError, match=r"models\[0\].*default_output_tokens 'lots'"):
+        load_pool(p)
+    p.write_text(json.dumps({"models": [{"name": "a", "input_per_mtok": 1, "output_per_mtok": 2,
+                                         "default_output_tokens": 250}]}))
+    assert load_pool(p)[1][0].default_output_tokens == 250

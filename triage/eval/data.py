@@ -35,6 +35,15 @@ def input_tokens(messages: list[dict]) -> float:
     return chars / 4.0
 
 
+def _tokens(v):
+    if v is None:
+        return None
+    n = _number(v)
+    if n is None or n < 0:
+        raise ValueError(f"default_output_tokens {v!r}")
+    return n
+
+
 def load_pool(path: str | Path) -> tuple[str, list[PoolModel]]:
     """A pool file -> (pool name, models in file order). A model without a name or a price is a
     ``ValueError`` naming it."""
@@ -49,10 +58,11 @@ def load_pool(path: str | Path) -> tuple[str, list[PoolModel]]:
                 input_per_mtok=float(m["input_per_mtok"]),
                 output_per_mtok=float(m["output_per_mtok"]),
                 arena_name=m.get("arena_name"),
-                default_output_tokens=m.get("default_output_tokens"),
+                default_output_tokens=_tokens(m.get("default_output_tokens")),
             ))
         except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{path}: models[{i}] needs name, input_per_mtok and output_per_mtok "
+            raise ValueError(f"{path}: models[{i}] needs name, input_per_mtok and output_per_mtok, and "
+                             "default_output_tokens, if given, is a number >= 0 "
                              f"({type(e).__name__}: {e})") from None
     return doc.get("name", Path(path).stem), models
 
@@ -109,8 +119,8 @@ def load_items(path: str | Path, limit: int | None = None) -> list[dict]:
     return items
 
 
-def _score(v) -> float | None:
-    """A usable score (a finite number), else None (the model was not scored on the item)."""
+def _number(v) -> float | None:
+    """A finite number (a usable score or token count), else None (not scored / not measured)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         return None
     return float(v)
@@ -119,7 +129,7 @@ def _score(v) -> float | None:
 def _scored(it: dict, names: list[str]) -> bool:
     scores, msgs = it.get("scores"), it.get("messages")
     return (isinstance(scores, dict) and isinstance(msgs, list) and bool(msgs)
-            and all(isinstance(m, dict) for m in msgs) and all(_score(scores.get(n)) is not None for n in names))
+            and all(isinstance(m, dict) for m in msgs) and all(_number(scores.get(n)) is not None for n in names))
 
 
 def build_dataset(
@@ -139,11 +149,11 @@ def build_dataset(
         outs = it.get("output_tokens")
         outs = outs if isinstance(outs, dict) else {}
         for j, m in enumerate(models):
-            q = _score(it["scores"][m.name])
+            q = _number(it["scores"][m.name])
             if not 0.0 <= q <= 1.0:
                 raise ValueError(f"item {it.get('id', i)!r}: score {q} of {m.name} is outside [0, 1]")
             quality[i, j] = q
-            tout = _score(outs.get(m.name))
+            tout = _number(outs.get(m.name))
             if tout is None or tout < 0:
                 tout = m.default_output_tokens
             if tout is None:
