@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.eval import evaluate, output
-from triage.eval.cli import ALL_ROUTERS, finite, run_routers
+from triage.eval.cli import ALL_ROUTERS, run_routers
 from triage.eval.data import load_dataset
 from triage.eval.routers import DEFAULT_ROUTER, PRODUCT_ROUTERS, predict_learned
 
@@ -126,9 +126,9 @@ def main(argv: list[str]) -> int:
             runs = run_routers(ds, ALL_ROUTERS, quality_model=qm, predictions=preds, log=log)
             measured(ds, runs, f"{stem}.transfer", "transfer: fitted on the other training sources only")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(finite(results), allow_nan=False) + "\n")
+        Path(args.json_out).write_text(json.dumps(output.finite(results), allow_nan=False) + "\n")
     if args.format == "json":
-        sys.stdout.write(json.dumps(finite(results), allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(output.finite(results), allow_nan=False) + "\n")
     else:
         sys.stdout.write("\n\n".join(tables) + "\n")
     return 0

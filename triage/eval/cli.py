@@ -14,18 +14,6 @@ import time
 ALL_ROUTERS = ("learned", "capability", "random", "oracle", "seed_keywords", "cheapest")
 
 
-def finite(obj):
-    """``obj`` with every NaN or infinity replaced by None: the output is strict JSON (RFC 8259
-    has no NaN; ``json.dumps`` would write one and most parsers would reject the document)."""
-    if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    return obj
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="triage eval", description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="scored items, JSONL (format v1)")
@@ -101,7 +89,7 @@ def main(argv: list[str]) -> int:
     default = routers.DEFAULT_ROUTER if routers.DEFAULT_ROUTER in names else names[0]
     rep = evaluate.report(ds, runs, default)
     if args.format == "json":
-        sys.stdout.write(json.dumps(finite(rep), allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(output.finite(rep), allow_nan=False) + "\n")
     else:
         boot = evaluate.bootstrap(ds, runs, args.bootstrap, args.seed) if args.bootstrap else None
         sys.stdout.write(output.table(rep, boot) + "\n")

@@ -1,8 +1,23 @@
-"""Rendering an evaluation: the text table (with paired-bootstrap CIs) and the ``--plot`` picture."""
+"""Rendering an evaluation: strict JSON, the text table (with paired-bootstrap CIs) and the
+``--plot`` picture."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def finite(obj):
+    """``obj`` with every NaN or infinity replaced by None: the output is strict JSON (RFC 8259
+    has no NaN; ``json.dumps`` would write one and most parsers would reject the document)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
 
 
 def _ci(values: np.ndarray) -> tuple[float, float] | None:
