@@ -29,7 +29,11 @@ def test_json_schema_and_sanity(fname, pool, capsys):
     rep = json.loads(out)  # stdout is exactly one JSON object
     assert set(rep) == {"dataset", "items", "pool", "default_router", "best_single", "routers"}
     assert rep["default_router"] == Policy().router  # the estimator ``model: "auto"`` uses
-    assert set(rep["routers"]) == {"learned", "capability", "random", "oracle", "seed_keywords", "cheapest"}
+    assert set(rep["routers"]) == {"hybrid", "learned", "capability", "random", "oracle", "seed_keywords", "cheapest"}
+    # the default is the learned router on a pool the training data scored in full (MMLU-Pro,
+    # LLMRouter), the capability estimator on one it did not (RouteLLM: GPT-4 was never scored)
+    same = "capability" if pool == "routellm" else "learned"
+    assert rep["routers"]["hybrid"] == rep["routers"][same]
     for r in rep["routers"].values():
         assert set(r) == KEYS
         assert sum(r["calls_share"].values()) == pytest.approx(1.0, abs=1e-4)

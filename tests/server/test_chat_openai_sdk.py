@@ -29,6 +29,8 @@ def test_auto_routes_and_explains(gateway, fake):
     assert info["baseline_model"] == "gpt-5.4" and 0 < info["savings_percent"] < 100
     assert set(info) >= {"selected_model", "original_model", "provider", "task_type", "capability_score", "savings_percent", "baseline_model", "reasoning"}
     assert "gpt-5.4-nano" in info["reasoning"]
+    # the default router on the shipped catalog (no model the training data scored): the capability scores
+    assert info["estimator"] == "capability"
     sent = fake.last_body()
     assert sent["model"] == "gpt-5.4-nano"
     assert r.usage.prompt_tokens > 0

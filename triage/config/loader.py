@@ -32,7 +32,7 @@ MODEL_KEYS = {
 }  # fmt: skip
 
 
-ROUTERS = ("capability", "learned")
+ROUTERS = ("hybrid", "capability", "learned")
 
 
 class ConfigError(ValueError):

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-ALL_ROUTERS = ("learned", "capability", "random", "oracle", "seed_keywords", "cheapest")
+ALL_ROUTERS = ("hybrid", "learned", "capability", "random", "oracle", "seed_keywords", "cheapest")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,31 +37,40 @@ def run_routers(ds, names, *, quality_model=None, predictions=None, log=None) ->
     from triage.routing.learned import QualityModel
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    runs = []
-    arena = None
-    for name in names:
+    done: dict = {}
+
+    def run(name: str):
+        if name in done:
+            return done[name]
         t = time.perf_counter()
         if name == "random":
-            runs.append(routers.run_random(ds))
+            r = routers.run_random(ds)
         elif name == "oracle":
-            runs.append(routers.run_oracle(ds))
+            r = routers.run_oracle(ds)
         elif name == "cheapest":
-            runs.append(routers.run_cheapest(ds))
-        elif name in ("seed_keywords", "learned", "capability"):
-            if quality_model is None:
-                quality_model = QualityModel.load_default()
-            if name == "capability":
-                runs.append(routers.run_capability(ds, quality_model.arena, quality_model.price_slope))
-            elif name == "seed_keywords":
-                arena = quality_model.arena if arena is None else arena
-                runs.append(routers.run_seed_keywords(ds, arena))
-            else:
-                preds = predictions
-                if preds is None:
-                    preds = routers.predict_learned(ds, quality_model)
-                runs.append(routers.run_learned(ds, preds, quality_model, name))
+            r = routers.run_cheapest(ds)
+        elif name == "hybrid":  # the default: one of the two below, chosen by the pool
+            r = routers.run_hybrid(ds, model(), run("learned"), run("capability"))
+        elif name == "capability":
+            r = routers.run_capability(ds, model().arena, model().price_slope)
+        elif name == "seed_keywords":
+            r = routers.run_seed_keywords(ds, model().arena)
+        elif name == "learned":
+            preds = predictions if predictions is not None else routers.predict_learned(ds, model())
+            r = routers.run_learned(ds, preds, model(), name)
+        else:
+            raise ValueError(f"unknown router {name!r}")
         log(f"eval: {name} routed {len(ds)} items in {time.perf_counter() - t:.1f}s")
-    return runs
+        done[name] = r
+        return r
+
+    def model():
+        nonlocal quality_model
+        if quality_model is None:
+            quality_model = QualityModel.load_default()
+        return quality_model
+
+    return [run(name) for name in names]
 
 
 def main(argv: list[str]) -> int:

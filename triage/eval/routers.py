@@ -7,6 +7,9 @@ router), ``oracle`` (per item, knows the scores: sweeps quality - lambda x cost)
 (``seed_keywords.py``). Product routers, the gateway's two quality estimators under the names
 ``routing.router`` knows them by: ``learned`` (``triage.routing.learned``) and ``capability``
 (the hand-set catalog scores, ``capability.py``); the knob of both is the quality target.
+``hybrid`` is the one of the two that the gateway's default estimator
+(``triage.routing.learned.hybrid``) picks for the pool: ``learned`` if the quality model's
+training data scored every model of the pool, else ``capability``.
 ``DEFAULT_ROUTER`` is the one ``model: "auto"`` uses: the gateway's default ``Policy().router``.
 """
 
@@ -23,7 +26,7 @@ from triage.routing.decide import capability_quality, reference_cost, value_orde
 from triage.routing.learned import QualityModel, expected_costs
 
 BASELINES = ("random", "oracle", "seed_keywords", "cheapest")
-PRODUCT_ROUTERS = ("learned", "capability")
+PRODUCT_ROUTERS = ("hybrid", "learned", "capability")
 # what ``model: "auto"`` uses unless configured otherwise: one source of truth, the gateway's
 DEFAULT_ROUTER = Policy().router
 # quality targets swept for the product routers: every 0.01 up to 0.8, every 0.0025 above, where
@@ -96,3 +99,14 @@ def run_capability(ds: Dataset, arena: dict, price_slope: float = 0.3) -> Router
     ref = reference_cost(ds.models)
     rows = [[value_order(preds[i], costs[i], t, ref, "cheapest")[0] for i in range(len(ds))] for t in TARGETS]
     return RouterRun("capability", np.asarray(rows))
+
+
+def run_hybrid(ds: Dataset, qm: QualityModel, learned: RouterRun, capability: RouterRun) -> RouterRun:
+    """The default estimator's choice for this pool (``HybridEstimator.for_pool``, on the names of
+    the pool's models and the quality model's training set, never on scores): the learned
+    router's decisions if its data scored every model of the pool, else the capability
+    estimator's."""
+    from triage.routing.learned.hybrid import HybridEstimator
+
+    covered = HybridEstimator(frozenset(qm.seen)).covers(ds.models)
+    return RouterRun("hybrid", (learned if covered else capability).decisions)

@@ -4,7 +4,8 @@
    every hard requirement (tools, images, JSON mode, reasoning, context length). Each model
    left out gets its reason.
 2. Estimate each remaining model's quality on this request (a ``QualityEstimator``: the
-   catalog's capability scores, or the learned router; ``routing.router`` chooses).
+   catalog's capability scores, or the learned router; ``routing.router`` chooses, and the
+   default, ``hybrid``, chooses between the two per eligible pool through ``for_pool``).
 3. Keep those whose predicted quality reaches ``quality_target`` x the best candidate's (the
    bar), and among them take (``value_order``) the lowest *expected total cost* (input +
    expected output (+ hidden reasoning) tokens at the catalog's prices), or, for an estimator
@@ -24,6 +25,17 @@ from triage.config.settings import Policy
 from triage.routing.features import RequestFeatures
 
 QualityEstimator = Callable[[RequestFeatures, Sequence[CatalogModel]], list[float]]
+# An estimator may carry ``selection`` (its rule for ``value_order``, default "cheapest"), ``name``
+# (shown in routing_info) and ``for_pool(models) -> QualityEstimator`` (a dispatcher: the
+# estimator to use for these eligible models, e.g. ``learned.hybrid.HybridEstimator``).
+
+
+def resolve(estimator: QualityEstimator, models: Sequence[CatalogModel]) -> tuple[QualityEstimator, str, str]:
+    """(the estimator for these eligible models, its name, its selection rule)."""
+    pick = getattr(estimator, "for_pool", None)
+    est = pick(models) if pick is not None else estimator
+    name = getattr(est, "name", None) or ("capability" if est is capability_quality else getattr(est, "__name__", "custom"))
+    return est, name, getattr(est, "selection", "cheapest")
 
 
 def capability_quality(features: RequestFeatures, models: Sequence[CatalogModel]) -> list[float]:
@@ -56,6 +68,7 @@ class Decision:
     baseline_expected_cost: float | None = None
     baseline_predicted_quality: float | None = None
     quality_target: float = 0.9
+    estimator: str = "capability"  # which quality estimator predicted (``resolve``)
 
     @property
     def chosen(self) -> Candidate:
@@ -230,6 +243,7 @@ def decide(
     if not eligible:
         raise NoCandidateError("no configured model meets this request's requirements", rejected)
 
+    estimator, est_name, rule = resolve(estimator, eligible)
     quality = estimator(features, eligible)
     best_q = max(quality)
     bar = target * best_q
@@ -239,7 +253,6 @@ def decide(
                   q, m.capability_for(task))
         for m, q in zip(eligible, quality)
     ]  # fmt: skip  (expected_cost inlined)
-    rule = getattr(estimator, "selection", "cheapest")
     order = value_order(quality, [c.expected_cost for c in scored], target, reference_cost(eligible), rule)
     passing = [scored[i] for i in order]
     if len(passing) < len(scored):
@@ -262,7 +275,7 @@ def decide(
         f"{f.task_type} request of difficulty {f.difficulty:.2f} ({'; '.join(f.signals[:2])})"
         + (f", needing {', '.join(needs)}" if needs else "")
         + f": {chosen.model} is the {'best value for its cost' if rule == 'value' else 'cheapest'} of {len(passing)} of {len(eligible)} eligible models predicted to reach"
-        f" {target:.0%} of the best quality (predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
+        f" {target:.0%} of the best quality ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
         f" expected ${chosen.expected_cost:.6f}"
         + (f" vs ${b_cost:.6f} on {baseline.name}." if baseline and b_cost is not None else ".")
     )
@@ -277,4 +290,5 @@ def decide(
         baseline_expected_cost=b_cost,
         baseline_predicted_quality=b_q,
         quality_target=target,
+        estimator=est_name,
     )

@@ -328,6 +328,7 @@ def routing_info(gw: Gateway, p: Plan, target: Target, rec: LedgerRecord | None 
             info["predicted_quality"] = round(c.predicted_quality, 4)
         info["baseline_model"] = d.baseline_model
         info["quality_target"] = d.quality_target
+        info["estimator"] = d.estimator
         if target.model != d.model:
             info["reasoning"] += f" Fell back to {target.model} after {d.model} failed."
     if rec is not None and rec.baseline_cost_usd > 0:

@@ -43,7 +43,12 @@ class Target:
 
 
 def estimator_for(router: str) -> QualityEstimator:
-    """The quality estimator a router name stands for (the learned one loads its weights once)."""
+    """The quality estimator a router name stands for (the learned one loads its weights once;
+    the hybrid, the default, only if the catalog has a model the training data scored)."""
+    if router == "hybrid":
+        from triage.routing.learned.hybrid import HybridEstimator
+
+        return HybridEstimator()
     if router == "learned":
         from triage.routing.learned import QualityModel
         from triage.routing.learned.estimator import LearnedEstimator

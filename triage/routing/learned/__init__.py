@@ -1,4 +1,4 @@
-"""The default router: a learned quality model and the "cheapest model that meets the target" rule.
+"""The learned router: a quality model and the gateway's selection rule over its predictions.
 
 ``QualityModel`` predicts each pool model's chance of doing a request well (``model.py``, fitted
 by ``train.py`` from ../shared/data, weights shipped in ``triage/data/router``); ``choose``

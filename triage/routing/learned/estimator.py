@@ -21,6 +21,7 @@ class LearnedEstimator:
     # decide's selection rule for these predictions: the one ``triage eval`` measures
     # (``decide.value_order``, "value"), not "cheapest within the bar"
     selection = "value"
+    name = "learned"
 
     def __init__(self, model: QualityModel) -> None:
         self.model = model
