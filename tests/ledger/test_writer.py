@@ -29,6 +29,7 @@ class FakeStore:
         self.gate = gate
         self.started = threading.Event()
         self.events: list[str] = []
+        self.down = False  # fails every write while set (set and cleared by a test)
 
     def write_batch(self, records: Sequence[LedgerRecord]) -> None:
         self.started.set()
@@ -36,8 +37,8 @@ class FakeStore:
             self.gate.wait(10)
         if self.delay:
             time.sleep(self.delay)
-        if self.fail:
-            self.fail -= 1
+        if self.down or self.fail:
+            self.fail = max(0, self.fail - 1)
             self.events.append("fail")
             raise OSError("database is locked")
         self.batches.append([r.request_id for r in records])
@@ -208,7 +209,10 @@ def test_with_a_real_sqlite_store(tmp_path: Path) -> None:
 
 def test_rows_beyond_max_pending_are_spilled_to_disk_and_written_back_in_order(tmp_path: Path) -> None:
     async def main() -> None:
-        store = FakeStore(fail=3)
+        # the store fails until the test has seen the spill (a count of failures raced a loaded
+        # machine: the store could recover and the spill be written back before the check)
+        store = FakeStore()
+        store.down = True
         w = LedgerWriter(store, flush_ms=10, spill_dir=tmp_path, max_pending=5)  # type: ignore[arg-type]
         await w.start()
         for i in range(12):
@@ -218,6 +222,7 @@ def test_rows_beyond_max_pending_are_spilled_to_disk_and_written_back_in_order(t
         assert list(tmp_path.glob("ledger-spill.*.jsonl"))
         for i in range(12, 15):
             w.record(rec(i))
+        store.down = False  # the store is back
         await wait_for(lambda: len(store.ids) == 15)
         assert store.ids == [f"r{i}" for i in range(15)]  # each row once, oldest first
         assert w.spilled >= 7  # at least the first overflow; later failures may spill more
