@@ -6,8 +6,8 @@
 
 Writes ``weights.json`` (the quality model), ``neighbors.json`` (similar training prompts and
 the seen models' scores on them), ``arena.json`` (LMArena category ratings used as
-skill priors), ``seen.json`` (the names of the models the data scored: what the hybrid router
-reads to know whether a pool is covered) and ``provenance.json`` (data file hashes, date, command, hyper-parameters and,
+skill priors), ``seen.json`` (the names of the models the data scored and their rating range:
+what the hybrid router reads to know whether a pool is the learned model's) and ``provenance.json`` (data file hashes, date, command, hyper-parameters and,
 with ``--figures``, the figures of ``python -m triage.eval.all --folds 3 --bootstrap 200 --transfer``, also
 written as a table to ``figures.md``) into the output directory.
 Needs the ``train`` extra (numpy, scipy). Training takes well under a minute on 2 cores.
@@ -29,13 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from triage.eval.data import load_items, load_pool  # noqa: E402
 from triage.routing.learned import train  # noqa: E402
+from triage.routing.learned.hybrid import Evidence  # noqa: E402
 from triage.routing.learned.prior import read_arena_csv  # noqa: E402
 
 TRAIN_FILES = (("mmlu_pro.train.jsonl", "mmlu_pro"), ("llmrouter.train.jsonl", "llmrouter"))
 ARENA_FILE = "arena/arena_text_stylectrl_2025-12-11.csv"
-SEEN_NOTE = ("The models the shipped weights were fitted on (keys: arena name, else name, lower case); written with "
-             "weights.json by scripts/train_router.py. The hybrid router reads this instead of the weights to know "
-             "whether a pool is covered.")
+SEEN_NOTE = ("The models the shipped weights were fitted on (keys: arena name, else name, lower case) and the range of "
+             "their overall LMArena ratings; written with weights.json by scripts/train_router.py. The hybrid router "
+             "reads this, not the weights, to know whether a pool is the learned model's (triage/routing/learned/hybrid.py).")
 
 
 def sha256(path: Path) -> str:
@@ -81,7 +82,9 @@ def main(argv: list[str]) -> int:
     sets = training_sets(data)
     weights = train.fit(sets, arena, hp, log=log)
     (out / "weights.json").write_text(json.dumps(weights, separators=(",", ":")))
-    (out / "seen.json").write_text(json.dumps({"note": SEEN_NOTE, "models": sorted(weights["seen"])}, indent=1) + "\n")
+    ev = Evidence.of(weights["seen"], arena)
+    (out / "seen.json").write_text(json.dumps({"note": SEEN_NOTE, "models": sorted(ev.seen),
+                                               "rating_range": [ev.lo, ev.hi]}, indent=1) + "\n")
     index = train.neighbor_index(sets, weights, arena)
     (out / "neighbors.json").write_text(json.dumps(index, separators=(",", ":")))
     files = [f"routing/{f}" for f, _ in TRAIN_FILES]

@@ -1,6 +1,7 @@
-"""The default estimator (``routing.router: hybrid``): the learned model on a pool the training
-data scored in full, the catalog's capability scores on any other, decided from the pool's
-names alone; and the gateway reads no learned weights for a catalog it would not use them on."""
+"""The default estimator (``routing.router: hybrid``): the learned model on a pool whose every
+model the training data scored or the arena rates within the range of those it scored, the
+catalog's capability scores on any other, decided from the pool's names and ratings alone; and
+the gateway reads no learned weights for a catalog it would not use them on."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from triage.config.settings import Policy
 from triage.routing.decide import capability_quality, decide
 from triage.routing.features import extract
 from triage.routing.learned import QualityModel
-from triage.routing.learned.hybrid import HybridEstimator, model_key, shipped_seen
+from triage.routing.learned.hybrid import Evidence, HybridEstimator, model_key, shipped_evidence
 
 CATALOG = load_catalog(None)
 PROVIDERS = ("openai", "anthropic", "gemini", "local")
@@ -32,8 +33,10 @@ def qm() -> QualityModel:
     return QualityModel.load_default()
 
 
-def test_seen_json_lists_exactly_the_models_the_shipped_weights_were_fitted_on(qm) -> None:
-    assert shipped_seen() == frozenset(qm.seen)
+def test_seen_json_is_the_evidence_of_the_shipped_weights(qm) -> None:
+    ev = shipped_evidence()
+    assert ev == Evidence.of(qm.seen, qm.arena)
+    assert ev.seen == frozenset(qm.seen) and 1100 < ev.lo < ev.hi < 1400  # 2024-era models
     doc = json.loads(resources.files("triage").joinpath("data/router/seen.json").read_text())
     assert doc["models"] == sorted(doc["models"])
 
@@ -64,13 +67,34 @@ def test_a_pool_the_data_scored_in_full_is_routed_by_the_learned_model(qm) -> No
     assert loads == [1]  # once
 
 
-def test_one_model_the_data_never_scored_makes_the_pool_the_capability_estimators(qm) -> None:
+def test_a_model_rated_above_every_scored_one_makes_the_pool_the_capability_estimators(qm) -> None:
     est = HybridEstimator(load=lambda: qm)
-    mixed = (*LOCAL, CATALOG.get("gpt-5.4-nano"))
+    mixed = (*LOCAL, CATALOG.get("gpt-5.4"))  # rated as gpt-5.1, 1438: beyond the data
     f = extract({"messages": [{"role": "user", "content": QUESTION}]})
     d = decide(f, mixed, Policy(), PROVIDERS, estimator=est)
     assert d.estimator == "capability"
     assert d.model == decide(f, mixed, Policy(), PROVIDERS).model
+
+
+def test_a_model_rated_within_the_scored_range_is_the_learned_models_too(qm) -> None:
+    """GPT-4-1106 (1315) was never scored, but sits between models that were (RouteLLM's pool)."""
+    est = HybridEstimator(load=lambda: qm)
+    gpt4 = CatalogModel(name="gpt-4-1106-preview", provider="local", input_per_mtok=10, output_per_mtok=30,
+                        arena_name="gpt-4-1106-preview")
+    assert model_key(gpt4) not in est.evidence.seen
+    assert est.covers((*LOCAL, gpt4))
+    f = extract({"messages": [{"role": "user", "content": QUESTION}]})
+    assert decide(f, (*LOCAL, gpt4), Policy(), PROVIDERS, estimator=est).estimator == "learned"
+
+
+def test_a_model_without_a_rating_is_the_capability_estimators() -> None:
+    """A local model with a hand-set capability and no arena name: nothing places it on the
+    learned scale, and its capability is what the user wrote."""
+    est = HybridEstimator(load=lambda: pytest.fail("loaded"))
+    local = CatalogModel(name="llama3.1:8b", provider="local", input_per_mtok=0, output_per_mtok=0,
+                         capability={"general": 0.55})
+    assert not est.covers((*LOCAL, local))
+    assert est.for_pool((local,)) is capability_quality
 
 
 def test_a_request_whose_needs_leave_only_scored_models_is_routed_by_the_learned_model(qm) -> None:
@@ -89,6 +113,6 @@ def test_keys_are_the_arena_name_else_the_name_lower_case() -> None:
 
 
 def test_an_empty_seen_set_is_always_the_capability_estimator() -> None:
-    est = HybridEstimator(seen=frozenset(), load=lambda: pytest.fail("loaded"))
+    est = HybridEstimator(Evidence.of((), {}), load=lambda: pytest.fail("loaded"))
     est.prepare(LOCAL)
     assert est.for_pool(LOCAL) is capability_quality

@@ -8,8 +8,9 @@ router), ``oracle`` (per item, knows the scores: sweeps quality - lambda x cost)
 ``routing.router`` knows them by: ``learned`` (``triage.routing.learned``) and ``capability``
 (the hand-set catalog scores, ``capability.py``); the knob of both is the quality target.
 ``hybrid`` is the one of the two that the gateway's default estimator
-(``triage.routing.learned.hybrid``) picks for the pool: ``learned`` if the quality model's
-training data scored every model of the pool, else ``capability``.
+(``triage.routing.learned.hybrid``) picks for the pool: ``learned`` if every model of the pool is
+one the quality model's training data scored or is rated within their range, else
+``capability``.
 ``DEFAULT_ROUTER`` is the one ``model: "auto"`` uses: the gateway's default ``Policy().router``.
 """
 
@@ -102,11 +103,11 @@ def run_capability(ds: Dataset, arena: dict, price_slope: float = 0.3) -> Router
 
 
 def run_hybrid(ds: Dataset, qm: QualityModel, learned: RouterRun, capability: RouterRun) -> RouterRun:
-    """The default estimator's choice for this pool (``HybridEstimator.for_pool``, on the names of
-    the pool's models and the quality model's training set, never on scores): the learned
-    router's decisions if its data scored every model of the pool, else the capability
+    """The default estimator's choice for this pool (``HybridEstimator.for_pool``, on the pool's
+    names and ratings and the quality model's training set, never on scores): the learned
+    router's decisions if it has evidence for every model of the pool, else the capability
     estimator's."""
-    from triage.routing.learned.hybrid import HybridEstimator
+    from triage.routing.learned.hybrid import Evidence, HybridEstimator
 
-    covered = HybridEstimator(frozenset(qm.seen)).covers(ds.models)
+    covered = HybridEstimator(Evidence.of(qm.seen, qm.arena), qm.arena).covers(ds.models)
     return RouterRun("hybrid", (learned if covered else capability).decisions)
