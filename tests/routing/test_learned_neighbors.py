@@ -162,3 +162,52 @@ def test_the_posting_budget_does_not_depend_on_the_order_of_the_keys() -> None:
     nb = NeighborIndex(build([(["m"], items)], k=5, kappa=1.0, min_df=1, max_df=1000))
     keys = [f"k{i}".encode() for i in range(12)]  # every key in 2 prompts: all equally rare
     assert nb.nearest(keys, max_postings=7) == nb.nearest(keys[::-1], max_postings=7)
+
+
+def _reference_nearest(doc: dict, keys, k: int, max_postings: int | None) -> list[tuple[int, float]]:
+    """The lookup written out plainly (the pure-Python version the numpy one replaced)."""
+    import heapq
+    import math
+
+    w = {key.encode(): idf * idf for key, idf in zip(doc["keys"], doc["idf"])}
+    posts = {key.encode(): p for key, p in zip(doc["keys"], doc["postings"])}
+    rank = {key.encode(): i for i, key in enumerate(doc["keys"])}
+    norm = [0.0] * doc["items"]
+    for key, p in posts.items():
+        for j in p:
+            norm[j] += w[key]
+    found = [key for key in keys if key in posts]
+    q = sum(w[key] for key in found)
+    if max_postings is not None and sum(len(posts[key]) for key in found) > max_postings:
+        found.sort(key=lambda key: (len(posts[key]), rank[key]))
+        budget = max_postings
+        for i, key in enumerate(found):
+            budget -= len(posts[key])
+            if budget < 0:
+                del found[i + (i == 0):]
+                break
+    acc: dict[int, float] = {}
+    for key in found:
+        for j in posts[key]:
+            acc[j] = acc.get(j, 0.0) + w[key]
+    top = heapq.nlargest(k, ((s / math.sqrt(norm[j]), j) for j, s in acc.items()))
+    return [(j, s / math.sqrt(q)) for s, j in top]
+
+
+@pytest.mark.parametrize("budget", [None, 40])
+def test_the_lookup_equals_the_plain_definition_ties_included(budget) -> None:
+    """Random prompts over a small vocabulary (so many similarities tie): the same neighbours in
+    the same order, equal similarity broken toward the later training prompt."""
+    import random
+
+    rng = random.Random(7)
+    vocab = [f"w{i}".encode() for i in range(30)]
+    items = [(set(rng.sample(vocab, rng.randint(1, 6))), [float(rng.random() < 0.5)]) for _ in range(400)]
+    doc = json.loads(json.dumps(build([(["m"], items)], k=25, kappa=1.0, min_df=1, max_df=1000)))
+    nb = NeighborIndex(doc)
+    for _ in range(200):
+        query = rng.sample(vocab, rng.randint(1, 8))
+        got = nb.nearest(query, max_postings=budget)
+        want = _reference_nearest(doc, query, 25, budget)
+        assert [j for j, _ in got] == [j for j, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-12)

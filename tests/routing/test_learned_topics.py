@@ -18,11 +18,12 @@ def _doc(**kw):
 
 
 def test_each_group_keeps_each_models_record():
-    t = Topics(_doc(k=2, kappa=10.0))
-    for (_, sums, counts), first, second in zip(t._cuts, t.groups([0.1, 1.0]), t.groups([5.1, -1.0])):
+    doc = _doc(k=2, kappa=10.0)
+    t = Topics(doc)
+    for g, first, second in zip(doc["groupings"], t.groups([0.1, 1.0]), t.groups([5.1, -1.0])):
         assert first != second
-        assert counts["a"][first] == 20 and sums["a"][first] == 20.0
-        assert counts["b"][second] == 19 and sums["b"][second] == 19.0
+        assert g["counts"]["a"][first] == 20 and g["sums"]["a"][first] == 20.0
+        assert g["counts"]["b"][second] == 19 and g["sums"]["b"][second] == 19.0
 
 
 def test_predictions_move_toward_the_record_by_its_weight():
@@ -51,6 +52,6 @@ def test_the_group_is_the_nearest_centre():
     t = Topics(json.loads(json.dumps(build(points, [{"a": 1.0}] * 300, k=12, groupings=2))))
     for _ in range(200):
         h = [rng.gauss(0, 2) for _ in range(4)]
-        z = [(v - m) * s for v, m, s in zip(h, t._mean, t._inv_std)]
-        want = [min(range(len(c)), key=lambda j: sum((a - b) ** 2 for a, b in zip(z, c[j]))) for c, _, _ in t._cuts]
+        z = [(v - m) * s for v, m, s in zip(h, t._mean.tolist(), t._inv_std.tolist())]
+        want = [min(range(len(c)), key=lambda j: sum((a - b) ** 2 for a, b in zip(z, c[j]))) for c in t.centres.tolist()]
         assert t.groups(h) == want

@@ -224,5 +224,5 @@ class QualityModel:
                 nb = self.neighbors
                 if nb.topics is not None:  # the models' records on prompts placed alike, then ...
                     p = nb.topics.prior(h, mkeys, p)
-                p = nb.blend(nb.nearest(keys), mkeys, p)  # ... on the most similar prompts
+                p = nb.predict(keys, mkeys, p)  # ... on the most similar prompts
         return p

@@ -15,10 +15,11 @@ pool with a model the data never saw (every production pool today) keeps its ite
 predictions; a prompt unlike the training data has small similarities, so it keeps them too.
 
 Only keys seen in at least ``min_df`` and at most ``max_df`` training prompts are indexed:
-common words separate nothing, and they are what would make a lookup slow. The lookup is pure
-Python over an inverted index (``array`` postings): ~800 postings for a median LLMRouter prompt,
-~2,800 for a median MMLU-Pro one, ~250 ns each; a lookup reads at most ``MAX_POSTINGS`` of them,
-the query's rarest keys first.
+common words separate nothing, and they are what would make a lookup slow. The lookup sums the
+postings of the request's keys over an inverted index with numpy (``bincount`` over the
+concatenated postings, then the top ``k``): ~800 postings for a median LLMRouter prompt, ~2,800
+for a median MMLU-Pro one; a lookup reads at most ``MAX_POSTINGS`` of them, the query's rarest
+keys first.
 
 Built by ``build`` from the training sets (``scripts/train_router.py``), shipped as
 ``triage/data/router/neighbors.json``; ``k``, ``kappa`` and ``max_df`` were chosen by 3-fold
@@ -27,15 +28,15 @@ cross-validation on the training files (docs/router.md).
 
 from __future__ import annotations
 
-import heapq
 import math
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from operator import mul
+from itertools import chain
+from operator import itemgetter
 
 from triage.routing.learned.topics import Topics
 
 FORMAT = 1
+_WEIGHT, _COUNT, _POSTINGS = itemgetter(1), itemgetter(2), itemgetter(3)
 K = 50
 KAPPA = 10.0
 MIN_DF = 2
@@ -92,77 +93,117 @@ def build(sources: Sequence[tuple[Sequence[str], Iterable[tuple[Iterable[bytes],
 
 
 class NeighborIndex:
-    """The training prompts most like a request, and the seen models' scores on them."""
+    """The training prompts most like a request, and the seen models' scores on them (numpy at
+    run time: the postings of a request's keys are summed by ``bincount``, ~10x the pure-Python
+    dictionary it replaced)."""
 
     def __init__(self, doc: Mapping) -> None:
+        import numpy as np
+
         if doc.get("format") != FORMAT:
             raise ValueError(f"neighbour index format {doc.get('format')} (expected {FORMAT}): rebuild it")
         self.k = int(doc["k"])
         self.kappa = float(doc["kappa"])
-        n = int(doc["items"])
-        norm2 = [0.0] * n
-        post: dict[bytes, tuple[float, array, int]] = {}
-        for rank, (key, idf, items) in enumerate(zip(doc["keys"], doc["idf"], doc["postings"])):
-            w = float(idf) * float(idf)
-            post[key.encode("utf-8")] = (w, array("I", items), rank)  # rank: a fixed order among equals
-            for j in items:
-                norm2[j] += w
+        self._n = n = int(doc["items"])
+        postings = doc["postings"]
+        lens = [len(p) for p in postings]
+        self._flat = np.fromiter(chain.from_iterable(postings), dtype=np.int32, count=sum(lens))
+        idf = np.asarray(doc["idf"], dtype=float)
+        w = idf * idf
+        # a key's place when a lookup reads the rarest keys first: by its number of postings, then
+        # by its place in the index (a fixed order among equals)
+        rarity = [0] * len(lens)
+        for place, i in enumerate(sorted(range(len(lens)), key=lambda i: (lens[i], i))):
+            rarity[i] = place
+        post: dict[bytes, tuple[int, float, int, object]] = {}
+        start = 0
+        for i, (key, wk, ln) in enumerate(zip(doc["keys"], w.tolist(), lens)):
+            # (rarity: unique, so a list of these sorts by it alone; weight; number of postings; the postings)
+            post[key.encode("utf-8")] = (rarity[i], wk, ln, self._flat[start:start + ln])
+            start += ln
         self._post = post
-        self._inv_norm = [1.0 / math.sqrt(v) if v > 0 else 0.0 for v in norm2]
-        nan = float("nan")
-        self._scores = {m: array("f", (nan if v is None else v for v in col)) for m, col in doc["scores"].items()}
+        norm2 = np.bincount(self._flat, weights=np.repeat(w, lens), minlength=n)
+        self._inv_norm = np.where(norm2 > 0, 1.0 / np.sqrt(np.where(norm2 > 0, norm2, 1.0)), 0.0)
+        # (items, models) scores, NaN where the item's source did not score the model
+        self._models = list(doc["scores"])
+        self._col = {m: i for i, m in enumerate(self._models)}
+        S = np.asarray([[np.nan if v is None else v for v in doc["scores"][m]] for m in self._models],
+                       dtype=np.float32).T.astype(float) if self._models else np.zeros((n, 0))
+        scored = ~np.isnan(S)
+        # per item: every model's score (0 where not scored), then 1 where scored: one gather
+        # and one product give a request's weighted sums and weights for every model at once
+        self._SM = np.hstack([np.where(scored, S, 0.0), scored.astype(float)])
         # the seen models' records per group of training prompts (``topics.py``), when the
         # index was built with the quality model's weights
         self.topics = Topics(doc["topics"]) if doc.get("topics") else None
 
     def models(self) -> set[str]:
-        return set(self._scores)
+        return set(self._models)
 
     def nearest(self, keys: Iterable[bytes], max_postings: int | None = MAX_POSTINGS) -> list[tuple[int, float]]:
-        """The ``k`` most similar training prompts: [(item, cosine similarity)], best first.
+        """The ``k`` most similar training prompts: [(item, cosine similarity)], best first (ties:
+        the later item first).
 
         The query's keys are read rarest first until ``max_postings`` postings have been read
         (``None``: all of them); the query's norm counts every key, so a similarity is never
         overstated, only the contribution of the commonest keys is left out."""
-        acc: dict[int, float] = {}
-        get = acc.get
-        post = self._post
-        found = [e for e in map(post.get, keys) if e is not None]
-        q = sum(e[0] for e in found)
-        if max_postings is not None and sum(len(e[1]) for e in found) > max_postings:
-            found.sort(key=lambda e: (len(e[1]), e[2]))  # a request's keys are a set: no order of their own
+        got = self._nearest(keys, max_postings)
+        return [] if got is None else list(zip(got[0].tolist(), got[1].tolist()))
+
+    def _nearest(self, keys: Iterable[bytes], max_postings: int | None):
+        """``nearest`` as two arrays (items, similarities), or None when nothing is similar."""
+        import numpy as np
+
+        found = list(filter(None, map(self._post.get, keys)))
+        if not found:
+            return None
+        q = sum(map(_WEIGHT, found))
+        lens = list(map(_COUNT, found))
+        if max_postings is not None and sum(lens) > max_postings:
+            found.sort()  # rarest first (a request's keys are a set: no order of their own)
             budget = max_postings
             for i, e in enumerate(found):
-                budget -= len(e[1])
+                budget -= e[2]
                 if budget < 0:
                     del found[i + (i == 0):]  # at least the rarest key is read
                     break
-        for w, items, _ in found:
-            for j in items:
-                acc[j] = get(j, 0.0) + w
-        if not acc:
-            return []
-        qn = 1.0 / math.sqrt(q)
-        sims = map(mul, acc.values(), map(self._inv_norm.__getitem__, acc.keys()))
-        return [(j, s * qn) for s, j in heapq.nlargest(self.k, zip(sims, acc.keys()))]
+            lens = list(map(_COUNT, found))
+        ids = np.concatenate(list(map(_POSTINGS, found)))
+        acc = np.bincount(ids, weights=np.repeat(list(map(_WEIGHT, found)), lens), minlength=self._n)
+        items = (acc > 0.0).nonzero()[0]
+        sims = acc[items] * self._inv_norm[items]
+        k = self.k
+        if len(items) > k:  # the k largest (similarity, item) pairs, as heapq.nlargest would take them
+            thr = np.partition(sims, len(sims) - k)[len(sims) - k]
+            above = np.flatnonzero(sims > thr)
+            ties = np.flatnonzero(sims == thr)[::-1][: k - len(above)]  # equal similarity: later item
+            pick = np.concatenate([above, ties])
+        else:
+            pick = np.arange(len(items))
+        pick = pick[np.lexsort((-items[pick], -sims[pick]))]
+        return items[pick], sims[pick] * (1.0 / math.sqrt(q))
+
+    def predict(self, keys: Iterable[bytes], model_keys: Sequence[str], prior: Sequence[float]) -> list[float]:
+        """``blend(nearest(keys), model_keys, prior)``, without the lists in between."""
+        got = self._nearest(keys, MAX_POSTINGS)
+        return list(prior) if got is None else self._blend(got[0], got[1], model_keys, prior)
 
     def blend(self, near: Sequence[tuple[int, float]], model_keys: Sequence[str],
               prior: Sequence[float]) -> list[float]:
         """Shrink each seen model's score on the neighbours toward its ``prior`` prediction."""
+        import numpy as np
+
         if not near:
             return list(prior)
+        idx, s = zip(*near)
+        return self._blend(np.asarray(idx), np.asarray(s), model_keys, prior)
+
+    def _blend(self, idx, s, model_keys: Sequence[str], prior: Sequence[float]) -> list[float]:
+        out = list(prior)
+        v = (s @ self._SM[idx]).tolist()  # [weighted score sums..., weight sums...]
+        m = len(self._models)
         kappa = self.kappa
-        out = []
-        for key, p in zip(model_keys, prior):
-            col = self._scores.get(key)
-            if col is None:
-                out.append(p)
-                continue
-            num = den = 0.0
-            for j, s in near:
-                y = col[j]
-                if y == y:  # not NaN: this item's source scored the model
-                    num += s * y
-                    den += s
-            out.append((num + kappa * p) / (den + kappa))
+        for i, c in enumerate(map(self._col.get, model_keys)):
+            if c is not None:
+                out[i] = (v[c] + kappa * out[i]) / (v[m + c] + kappa)
         return out

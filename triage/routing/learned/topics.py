@@ -18,14 +18,13 @@ applies this, then the neighbour blend (``neighbors.py``) on top, only when the 
 model of the pool (as for the neighbours). ``k`` and ``kappa`` were chosen by 3-fold
 cross-validation on the training files (docs/router.md).
 
-Run time is pure Python (``GROUPINGS x k`` distances in ``r + 1`` dimensions: ~50 µs); ``build`` needs numpy
-(training only).
+Run time and ``build`` use numpy (``GROUPINGS x k`` distances in ``r + 1`` dimensions: one
+matrix product).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from operator import mul
 
 K = 32
 KAPPA = 100.0
@@ -96,40 +95,71 @@ def build(points: Sequence[Sequence[float]], scores: Sequence[Mapping[str, float
 
 
 class Topics:
-    """Run-time side of ``build``'s document."""
+    """Run-time side of ``build``'s document (numpy: every grouping's nearest centre in one
+    product)."""
 
     def __init__(self, doc: Mapping) -> None:
+        import numpy as np
+
         self.kappa = float(doc["kappa"])
-        self._mean = [float(v) for v in doc["mean"]]
-        self._inv_std = [1.0 / float(v) for v in doc["std"]]
-        self._cuts = [([tuple(map(float, row)) for row in g["centres"]],
-                       {m: list(map(float, v)) for m, v in g["sums"].items()},
-                       {m: list(map(int, v)) for m, v in g["counts"].items()}) for g in doc["groupings"]]
-        # nearest centre = argmin of |c|^2 - 2 z.c: per centre, its doubled coordinates and |c|^2
-        self._near = [[(tuple(2.0 * v for v in c), sum(v * v for v in c)) for c in centres]
-                      for centres, _, _ in self._cuts]
+        self._mean = np.asarray(doc["mean"], dtype=float)
+        self._inv_std = 1.0 / np.asarray(doc["std"], dtype=float)
+        cuts = doc["groupings"]
+        #: (groupings, k, r + 1): the standardised centres of every grouping
+        self.centres = np.asarray([g["centres"] for g in cuts], dtype=float).reshape(len(cuts), -1, len(self._mean))
+        # nearest centre = argmin of |c|^2 - 2 z.c
+        self._c2 = 2.0 * self.centres
+        self._cc = (self.centres ** 2).sum(2)
+        self._models = sorted(cuts[0]["sums"]) if cuts else []
+        self._row = {m: i for i, m in enumerate(self._models)}
+        # (groupings, k, 2 x models): per group, each seen model's sum of scores, then its count
+        self._record = np.asarray([[[g["sums"][m][j] for m in self._models] + [g["counts"][m][j] for m in self._models]
+                                    for j in range(self.centres.shape[1])] for g in cuts], dtype=float)
+        self._g = np.arange(len(cuts))
+        self._plans: dict[tuple[str, ...], tuple[list[int], object, object]] = {}  # per pool: its seen models' columns
 
     def models(self) -> set[str]:
-        return set(self._cuts[0][1]) if self._cuts else set()
+        return set(self._models)
 
     def groups(self, h: Sequence[float]) -> list[int]:
         """In each grouping, the group whose centre is nearest to ``h`` (standardised)."""
-        z = [(v - m) * s for v, m, s in zip(h, self._mean, self._inv_std)]
-        out = []
-        for near in self._near:
-            d = [cc - sum(map(mul, z, c2)) for c2, cc in near]
-            out.append(d.index(min(d)))
-        return out
+        import numpy as np
+
+        if not len(self.centres):
+            return []
+        z = (np.asarray(h, dtype=float) - self._mean) * self._inv_std
+        return (self._cc - self._c2 @ z).argmin(1).tolist()
 
     def prior(self, h: Sequence[float], model_keys: Sequence[str], p: Sequence[float]) -> list[float]:
         """Each seen model's prediction shrunk toward its record in ``h``'s group, averaged over
         the groupings."""
+        import numpy as np
+
+        out = list(p)
+        plan = self._plans.get(tuple(model_keys))
+        if plan is None:
+            plan = self._plan(tuple(model_keys))
+        pos, sums, counts = plan
+        if not len(self.centres) or not pos:
+            return out
+        z = (np.asarray(h, dtype=float) - self._mean) * self._inv_std
+        rec = self._record[self._g, (self._cc - self._c2 @ z).argmin(1)]  # (groupings, 2 x models)
+        q = np.asarray([out[i] for i in pos])
         kappa = self.kappa
-        acc = [0.0] * len(p)
-        gs = self.groups(h)
-        for (_, sums, counts), g in zip(self._cuts, gs):
-            for i, (key, q) in enumerate(zip(model_keys, p)):
-                s = sums.get(key)
-                acc[i] += q if s is None else (s[g] + kappa * q) / (counts[key][g] + kappa)
-        n = len(gs)
-        return [a / n for a in acc] if n else list(p)
+        shrunk = ((rec[:, sums] + kappa * q) / (rec[:, counts] + kappa)).mean(0)
+        for i, v in zip(pos, shrunk.tolist()):
+            out[i] = v
+        return out
+
+    def _plan(self, model_keys: tuple[str, ...]):
+        """For a pool: the positions of its seen models and their sum and count columns."""
+        import numpy as np
+
+        rows = [(i, r) for i, r in enumerate(map(self._row.get, model_keys)) if r is not None]
+        m = len(self._models)
+        plan = ([i for i, _ in rows], np.asarray([r for _, r in rows], dtype=np.intp),
+                np.asarray([m + r for _, r in rows], dtype=np.intp))
+        if len(self._plans) >= 256:
+            self._plans.clear()
+        self._plans[model_keys] = plan
+        return plan
