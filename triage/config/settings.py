@@ -28,8 +28,9 @@ class Policy:
     """How ``model: "auto"`` chooses."""
 
     quality: float = 0.9  # target, relative to the best candidate's predicted quality (0, 1]
-    # quality estimator for auto: "hybrid" (the learned model on pools the training data scored,
-    # else the catalog's capability scores), "capability" or "learned" (docs/router.md)
+    # quality estimator for auto: "hybrid" (the learned model on pools it has evidence for: models
+    # the training data scored or rated within their range; else the catalog's capability
+    # scores), "capability" or "learned" (docs/router.md)
     router: str = "hybrid"
     baseline_model: str | None = None  # savings are measured against it; None: most capable configured
     allowed_models: tuple[str, ...] = ()

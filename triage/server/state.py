@@ -44,7 +44,7 @@ class Target:
 
 def estimator_for(router: str) -> QualityEstimator:
     """The quality estimator a router name stands for (the learned one loads its weights once;
-    the hybrid, the default, only if the catalog has a model the training data scored)."""
+    the hybrid, the default, only if the catalog has models it could use them for)."""
     if router == "hybrid":
         from triage.routing.learned.hybrid import HybridEstimator
 
