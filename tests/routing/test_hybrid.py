@@ -15,7 +15,8 @@ from triage.config.settings import Policy
 from triage.routing.decide import capability_quality, decide
 from triage.routing.features import extract
 from triage.routing.learned import QualityModel
-from triage.routing.learned.hybrid import Evidence, HybridEstimator, model_key, shipped_evidence
+from triage.routing.learned.hybrid import Evidence, HybridEstimator, shipped_evidence
+from triage.routing.pool import model_key
 
 CATALOG = load_catalog(None)
 PROVIDERS = ("openai", "anthropic", "gemini", "local")

@@ -19,3 +19,9 @@ class PoolModel:
 
     def cost(self, input_tokens: float, output_tokens: float) -> float:
         return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
+
+
+def model_key(m) -> str:
+    """How the router's training data knows a model (a ``PoolModel`` or a catalog model): its
+    LMArena name, else its name, lower case."""
+    return (m.arena_name or m.name).lower()

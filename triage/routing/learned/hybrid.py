@@ -39,14 +39,9 @@ from triage.catalog.model import CatalogModel
 from triage.routing.decide import capability_quality
 from triage.routing.learned.estimator import LearnedEstimator
 from triage.routing.learned.model import QualityModel
-from triage.routing.pool import PoolModel
+from triage.routing.pool import PoolModel, model_key
 
 NAME = "hybrid"
-
-
-def model_key(m: CatalogModel | PoolModel) -> str:
-    """How the training data knows a model: its LMArena name, else its name (lower case)."""
-    return (m.arena_name or m.name).lower()
 
 
 class Evidence(NamedTuple):
@@ -100,7 +95,6 @@ class HybridEstimator:
         self.arena = shipped_arena() if arena is None else arena
         self._load = load
         self._learned: LearnedEstimator | None = None
-        self._trust: dict[str, tuple[CatalogModel | PoolModel, bool]] = {}  # per model name, checked by identity
 
     @property
     def learned(self) -> LearnedEstimator:
@@ -109,12 +103,7 @@ class HybridEstimator:
         return self._learned
 
     def trusts(self, m: CatalogModel | PoolModel) -> bool:
-        hit = self._trust.get(m.name)
-        if hit is None or hit[0] is not m:
-            if len(self._trust) >= 4096:
-                self._trust.clear()
-            hit = self._trust[m.name] = (m, self.evidence.trusts(m, self.arena))
-        return hit[1]
+        return self.evidence.trusts(m, self.arena)
 
     def covers(self, models: Sequence[CatalogModel | PoolModel]) -> bool:
         """Two or more models (one is no choice: nothing to load a model for), each trusted."""

@@ -27,7 +27,7 @@ from operator import mul
 from triage.routing.learned import features as feat
 from triage.routing.learned.neighbors import NeighborIndex
 from triage.routing.learned.prior import TASKS, prior_vectors, task_ratings
-from triage.routing.pool import PoolModel
+from triage.routing.pool import PoolModel, model_key
 
 _DATA_PACKAGE = "triage"
 _DATA_DIR = "data/router"
@@ -108,7 +108,7 @@ class QualityModel:
     def prepare(self, models: Sequence[PoolModel]) -> None:
         """Read the neighbour index now if any of ``models`` was scored by the training data, so
         that no request pays for it (a server calls this with its catalog at start)."""
-        if any((m.arena_name or m.name).lower() in self._seen_keys for m in models):
+        if any(model_key(m) in self._seen_keys for m in models):
             self.neighbors  # noqa: B018 (loads it)
 
     @property
@@ -150,7 +150,7 @@ class QualityModel:
 
     def output_lengths(self, messages: list[dict], models: Sequence[PoolModel]) -> list[float | None]:
         """``output_tokens`` of each model, the prompt's features read once."""
-        coefs = [self._length.get((m.arena_name or m.name).lower()) for m in models]
+        coefs = [self._length.get(model_key(m)) for m in models]
         if not any(coefs):
             return [None] * len(coefs)
         _, dense = feat.extract(messages)
@@ -175,12 +175,12 @@ class QualityModel:
         # the same footing (trained on LLMRouter alone, Llama-3.1-8B's correction made it the
         # predicted best of the MMLU-Pro pool: AIQ 0.47 where random mixing gets 0.65), so the
         # corrections apply only when the data saw every model of the pool.
-        all_seen = all((m.arena_name or m.name).lower() in self.seen for m in models)
+        all_seen = all(model_key(m) in self.seen for m in models)
         out = []
         for m, f in zip(models, priors):
             a = [self._pa[0] + self._pa[1] * z for z in task_ratings(f)]
             u: tuple[float, ...] = ()  # only seen models have their own task loadings
-            delta = self.seen.get((m.arena_name or m.name).lower()) if all_seen else None
+            delta = self.seen.get(model_key(m)) if all_seen else None
             if delta is not None:
                 a = [x + delta[0] for x in a]
                 u = tuple(delta[1:])
@@ -216,7 +216,7 @@ class QualityModel:
         h = self._item(keys, dense, task, difficulty)
         p = self.predict_item(h, models, task, difficulty)
         if self._seen_keys:
-            mkeys = [(m.arena_name or m.name).lower() for m in models]
+            mkeys = [model_key(m) for m in models]
             # only when the data scored every model of the pool: a model measured on similar
             # prompts and one predicted from its rating alone are not on the same footing (on
             # RouteLLM, Mixtral seen and GPT-4 not, blending Mixtral alone cut APGR 0.58 -> 0.51)

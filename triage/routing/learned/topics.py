@@ -123,12 +123,13 @@ class Topics:
 
     def groups(self, h: Sequence[float]) -> list[int]:
         """In each grouping, the group whose centre is nearest to ``h`` (standardised)."""
+        return self._groups(h).tolist() if len(self.centres) else []
+
+    def _groups(self, h: Sequence[float]):
         import numpy as np
 
-        if not len(self.centres):
-            return []
         z = (np.asarray(h, dtype=float) - self._mean) * self._inv_std
-        return (self._cc - self._c2 @ z).argmin(1).tolist()
+        return (self._cc - self._c2 @ z).argmin(1)
 
     def prior(self, h: Sequence[float], model_keys: Sequence[str], p: Sequence[float]) -> list[float]:
         """Each seen model's prediction shrunk toward its record in ``h``'s group, averaged over
@@ -136,14 +137,10 @@ class Topics:
         import numpy as np
 
         out = list(p)
-        plan = self._plans.get(tuple(model_keys))
-        if plan is None:
-            plan = self._plan(tuple(model_keys))
-        pos, sums, counts = plan
+        pos, sums, counts = self._plans.get(tuple(model_keys)) or self._plan(tuple(model_keys))
         if not len(self.centres) or not pos:
             return out
-        z = (np.asarray(h, dtype=float) - self._mean) * self._inv_std
-        rec = self._record[self._g, (self._cc - self._c2 @ z).argmin(1)]  # (groupings, 2 x models)
+        rec = self._record[self._g, self._groups(h)]  # (groupings, 2 x models)
         q = np.asarray([out[i] for i in pos])
         kappa = self.kappa
         shrunk = ((rec[:, sums] + kappa * q) / (rec[:, counts] + kappa)).mean(0)

@@ -54,7 +54,7 @@ from triage.routing.learned.prior import (
     prior_vectors,
     task_ratings,
 )
-from triage.routing.pool import PoolModel
+from triage.routing.pool import PoolModel, model_key
 
 
 @dataclass
@@ -98,10 +98,6 @@ class Hyper:
     discrimination_rating: float = 1400.0
     iters: int = 400
     digits: int = 4  # rounding of shipped weights
-
-
-def model_key(m: PoolModel) -> str:
-    return (m.arena_name or m.name).lower()
 
 
 def fit_price_slope(sets: Sequence[TrainSet], arena: Mapping) -> float:
