@@ -103,6 +103,77 @@ def test_value_order_never_picks_a_cheaper_model_for_a_higher_target() -> None:
         assert value_order(q, c, 0.0, 0.5)[0] == min(range(n), key=lambda i: (c[i], -q[i]))
 
 
+def test_value_only_is_the_value_rule_without_the_bar() -> None:
+    """Every model may serve; the order is the value's. On a hard request where every model is
+    likely to fail, the bar buys the dearer one for 0.17 vs 0.08; the value alone does not."""
+    q, c = [0.08, 0.17], [0.1, 0.9]
+    assert value_order(q, c, 0.8, 1.0) == [1]  # 0.08 < 0.8 x 0.17: below the bar
+    assert value_order(q, c, 0.8, 1.0, "value_only") == [0, 1]  # +0.09 is not worth +0.8 in cost at 0.25 a reference cost
+    rng = random.Random(11)
+    for _ in range(300):
+        n = rng.randint(2, 8)
+        q = [rng.random() for _ in range(n)]
+        c = [rng.random() for _ in range(n)]
+        for t in (0.0, 0.3, 0.9, 1.0):
+            order = value_order(q, c, t, 0.5, "value_only")
+            assert sorted(order) == list(range(n))
+            lam = (1 - t) / t / 0.5 if t > 0 else None
+            if lam is not None:  # the first is the best value of all
+                assert lam * c[order[0]] - q[order[0]] == min(lam * c[i] - q[i] for i in range(n))
+            barred = value_order(q, c, t, 0.5, "value")
+            if order[0] in barred:  # where the best value reaches the bar, the rules agree
+                assert barred[0] == order[0]
+        picks = [c[value_order(q, c, t, 0.5, "value_only")[0]] for t in (0.0, 0.2, 0.5, 0.8, 0.9, 0.95, 1.0)]
+        assert picks == sorted(picks)
+        assert value_order(q, c, 1.0, 0.5, "value_only")[0] == max(range(n), key=lambda i: (q[i], -c[i]))
+        assert value_order(q, c, 0.0, 0.5, "value_only")[0] == min(range(n), key=lambda i: (c[i], -q[i]))
+
+
+def test_the_bar_applies_unless_the_data_scored_every_model_of_the_pool(qm: QualityModel) -> None:
+    from triage.routing.pool import PoolModel
+
+    scored = [PoolModel("a", 0.1, 0.1, arena_name="gemini-1.5-flash-002"),
+              PoolModel("b", 1.0, 1.0, arena_name="gemini-1.5-pro-002")]
+    assert {m.arena_name for m in scored} <= set(qm.seen)
+    assert qm.selection(scored) == "value_only"
+    gpt4 = PoolModel("gpt-4", 10.0, 30.0, arena_name="gpt-4-1106-preview")  # rated, never scored
+    assert qm.selection([*scored, gpt4]) == "value"
+    assert qm.selection([gpt4]) == "value"
+
+
+def test_decide_choose_and_the_harness_share_the_rule_of_a_scored_pool(qm: QualityModel) -> None:
+    """On a pool the data scored, a hard item where the bar would buy the dear model: all three
+    paths take the best value instead, and say so."""
+    from triage.catalog.model import CatalogModel
+    from triage.eval.data import Dataset
+    from triage.eval.routers import TARGETS, run_learned
+
+    local = tuple(CatalogModel(name=n, provider="local", input_per_mtok=i, output_per_mtok=o,
+                               context_window=128000, arena_name=a)
+                  for n, i, o, a in [("flash", 0.075, 0.3, "gemini-1.5-flash-002"),
+                                     ("pro", 1.25, 5.0, "gemini-1.5-pro-002")])
+    est = LearnedEstimator(qm)
+    assert est.selection_for(local) == "value_only"
+    f = extract({"messages": _msgs("Prove that sqrt(2) is irrational.")})
+    d = decide(f, local, Policy(), ("local",), quality_target=0.9, estimator=est)
+    assert "best value for its cost of the 2 eligible models at quality target 90%" in d.reason
+    assert not d.rejected and len(d.candidates) == 2  # nothing is below a bar
+    pool = [m.as_pool_model() for m in local]
+    ch = choose(f.messages, pool, 0.9, output_tokens=f.expected_output_tokens, quality_model=qm)
+    assert ch.model == d.model
+    # the harness sweeps the same rule: its decision at each target is value_order's "value_only"
+    import numpy as np
+
+    ds = Dataset("t", pool, ["x"], [f.messages], ["c"], np.zeros((1, 2)), np.zeros((1, 2)))
+    preds = np.asarray([qm.predict(f.messages, pool)])
+    run = run_learned(ds, preds, qm)
+    from triage.eval.routers import router_costs
+
+    costs = router_costs(ds, qm)[0]
+    ref = reference_cost(pool)
+    assert [int(x) for x in run.decisions[:, 0]] == [value_order(preds[0], costs, t, ref, "value_only")[0] for t in TARGETS]
+
+
 @pytest.mark.parametrize("gain, dear", [(0.06, True), (0.05, False)])
 def test_value_order_prices_predicted_quality_the_same_on_every_request(gain: float, dear: bool) -> None:
     """At target 0.9 half a reference cost more buys a model only if its predicted quality is

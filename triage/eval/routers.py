@@ -30,11 +30,12 @@ BASELINES = ("random", "oracle", "seed_keywords", "cheapest")
 PRODUCT_ROUTERS = ("hybrid", "learned", "capability")
 # what ``model: "auto"`` uses unless configured otherwise: one source of truth, the gateway's
 DEFAULT_ROUTER = Policy().router
-# quality targets swept for the product routers: every 0.01 up to 0.8, every 0.0025 above, where
+# quality targets swept for the product routers: every 0.01 up to 0.5, every 0.0025 above, where
 # the curve bends (the knob is continuous: a coarser grid only leaves gaps that the hull bridges
-# with straight lines, e.g. LLMRouter's 20% budget fell between the targets 0.65 and 0.7)
+# with straight lines, e.g. LLMRouter's 20% budget fell between the targets 0.65 and 0.7, and
+# without the bar between 0.78 and 0.79)
 TARGETS = tuple(
-    sorted({*np.round(np.linspace(0.02, 0.8, 79), 4), *np.round(np.linspace(0.8, 1.0, 81), 4)})
+    sorted({*np.round(np.linspace(0.02, 0.5, 49), 4), *np.round(np.linspace(0.5, 1.0, 201), 4)})
 )
 
 
@@ -80,10 +81,12 @@ def predict_learned(ds: Dataset, qm: QualityModel) -> np.ndarray:
 def run_learned(ds: Dataset, predictions: np.ndarray, qm: QualityModel | None,
                 name: str = "learned") -> RouterRun:
     """Sweep the quality target over ``TARGETS`` with the production decision rule
-    (``decide.value_order``, the function the gateway's ``decide`` calls)."""
+    (``decide.value_order``, the function the gateway's ``decide`` calls, with the rule
+    ``QualityModel.selection`` gives the pool)."""
     costs = router_costs(ds, qm)
     ref = reference_cost(ds.models)
-    rows = [[value_order(predictions[i], costs[i], t, ref)[0] for i in range(len(ds))] for t in TARGETS]
+    rule = (qm or QualityModel.load_default()).selection(ds.models)
+    rows = [[value_order(predictions[i], costs[i], t, ref, rule)[0] for i in range(len(ds))] for t in TARGETS]
     return RouterRun(name, np.asarray(rows))
 
 

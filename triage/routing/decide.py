@@ -11,7 +11,10 @@
    expected output (+ hidden reasoning) tokens at the catalog's prices), or, for an estimator
    whose ``selection`` is ``"value"`` (the learned router), the best value: predicted
    quality minus ``(1 - t)/t`` x expected cost in units of a typical request on the dearest
-   eligible model. The evaluation harness (``triage eval``) measures this same function.
+   eligible model. On a pool whose every model the learned router's data scored, its
+   predictions are calibrated on those models' own results and the rule is ``"value_only"``:
+   the best value of all, no bar. The evaluation harness (``triage eval``) measures this same
+   function.
 """
 
 from __future__ import annotations
@@ -25,17 +28,18 @@ from triage.config.settings import Policy
 from triage.routing.features import RequestFeatures
 
 QualityEstimator = Callable[[RequestFeatures, Sequence[CatalogModel]], list[float]]
-# An estimator may carry ``selection`` (its rule for ``value_order``, default "cheapest"), ``name``
-# (shown in routing_info) and ``for_pool(models) -> QualityEstimator`` (a dispatcher: the
+# An estimator may carry ``selection`` (its rule for ``value_order``, default "cheapest") or
+# ``selection_for(models) -> rule`` (its rule for this pool), ``name`` (shown in routing_info) and ``for_pool(models) -> QualityEstimator`` (a dispatcher: the
 # estimator to use for these eligible models, e.g. ``learned.hybrid.HybridEstimator``).
 
 
 def resolve(estimator: QualityEstimator, models: Sequence[CatalogModel]) -> tuple[QualityEstimator, str, str]:
-    """(the estimator for these eligible models, its name, its selection rule)."""
+    """(the estimator for these eligible models, its name, its selection rule for them)."""
     pick = getattr(estimator, "for_pool", None)
     est = pick(models) if pick is not None else estimator
     name = getattr(est, "name", None) or ("capability" if est is capability_quality else getattr(est, "__name__", "custom"))
-    return est, name, getattr(est, "selection", "cheapest")
+    per_pool = getattr(est, "selection_for", None)
+    return est, name, per_pool(models) if per_pool is not None else getattr(est, "selection", "cheapest")
 
 
 def capability_quality(features: RequestFeatures, models: Sequence[CatalogModel]) -> list[float]:
@@ -193,27 +197,33 @@ def reference_cost(models: Sequence) -> float:
 def value_order(qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float,
                 rule: str = "value") -> list[int]:
     """The selection rule, shared by ``decide`` and the evaluation harness: indices of the models
-    whose predicted quality reaches ``target`` x the best, best first. ``rule="cheapest"``:
-    cheapest first (ties: better). ``rule="value"``: best value first, where value =
-    quality - (1 - target) / target x cost / ``ref_cost`` (ties: cheaper).
+    that may serve the request, first choice first. ``rule="cheapest"``: those whose predicted
+    quality reaches ``target`` x the best (the bar), cheapest first (ties: better).
+    ``rule="value"``: those reaching the bar, best value first, where value =
+    quality - (1 - t)/t x cost / ``ref_cost`` (ties: cheaper). ``rule="value_only"``: every
+    model, best value first (no bar).
 
-    At target 1 only the best predicted models pass; at 0 every model passes and the cheapest
-    comes first. In between a model is worth ``ref_cost`` more than another only if its
-    predicted chance of doing the request well is (1 - t)/t higher (at 0.9: 0.11). The value is
-    the Lagrangian of "most expected quality for the money" with one price of quality for every
-    request, which is what traces the best cost-quality curve over a workload (dividing by each
-    request's best predicted quality, as before 2026-11-26, priced quality differently per
-    request: a tie in cross-validation, see docs/router.md). A higher target never picks a
-    cheaper model (the bar only rises and the price of quality only falls)."""
-    best = max(qualities)
-    cut = target * best - 1e-12
-    if rule == "cheapest":
-        return sorted((i for i, q in enumerate(qualities) if q >= cut), key=lambda i: (costs[i], -qualities[i]))
+    At target 1 only the best predicted models pass (``value_only``: the best comes first); at 0
+    every model passes and the cheapest comes first. In between a model is worth ``ref_cost``
+    more than another only if its predicted chance of doing the request well is (1 - t)/t higher
+    (at 0.9: 0.11). The value is the Lagrangian of "most expected quality for the money" with one
+    price of quality for every request, which is what traces the best cost-quality curve over a
+    workload when the predictions are calibrated (dividing by each request's best predicted
+    quality, as before 2026-11-26, priced quality differently per request: a tie in
+    cross-validation, see docs/router.md). The bar is for predictions whose levels are not:
+    it trusts only their ratios. A higher target never picks a cheaper model (the bar only
+    rises and the price of quality only falls)."""
+    if rule == "value_only":
+        passing = list(range(len(qualities)))
+    else:
+        cut = target * max(qualities) - 1e-12
+        passing = [i for i, q in enumerate(qualities) if q >= cut]
+        if rule == "cheapest":
+            return sorted(passing, key=lambda i: (costs[i], -qualities[i]))
     if target <= 0.0:
         lam, scale = 1e18, 0.0
     else:
         lam, scale = (1.0 - target) / target / max(ref_cost, 1e-15), 1.0
-    passing = [i for i, q in enumerate(qualities) if q >= cut]
     return sorted(passing, key=lambda i: (lam * costs[i] - scale * qualities[i], costs[i]))
 
 
@@ -274,9 +284,12 @@ def decide(
     reason = (
         f"{f.task_type} request of difficulty {f.difficulty:.2f} ({'; '.join(f.signals[:2])})"
         + (f", needing {', '.join(needs)}" if needs else "")
-        + f": {chosen.model} is the {'best value for its cost' if rule == 'value' else 'cheapest'} of {len(passing)} of {len(eligible)} eligible models predicted to reach"
-        f" {target:.0%} of the best quality ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
-        f" expected ${chosen.expected_cost:.6f}"
+        + (f": {chosen.model} is the best value for its cost of the {len(eligible)} eligible models at quality target {target:.0%}"
+           f" ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
+           if rule == "value_only" else
+           f": {chosen.model} is the {'best value for its cost' if rule == 'value' else 'cheapest'} of {len(passing)} of {len(eligible)} eligible models predicted to reach"
+           f" {target:.0%} of the best quality ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),")
+        + f" expected ${chosen.expected_cost:.6f}"
         + (f" vs ${b_cost:.6f} on {baseline.name}." if baseline and b_cost is not None else ".")
     )
     return Decision(

@@ -18,9 +18,6 @@ from triage.routing.pool import PoolModel
 
 
 class LearnedEstimator:
-    # decide's selection rule for these predictions: the one ``triage eval`` measures
-    # (``decide.value_order``, "value"), not "cheapest within the bar"
-    selection = "value"
     name = "learned"
 
     def __init__(self, model: QualityModel) -> None:
@@ -48,6 +45,12 @@ class LearnedEstimator:
                 self._pools.clear()
             hit = self._pools[key] = (tuple(models), tuple(self._as_pool(m) for m in models))
         return hit[1]
+
+    def selection_for(self, models: Sequence[CatalogModel]) -> str:
+        """decide's selection rule for these predictions: the one ``triage eval`` measures
+        (``QualityModel.selection``: best value, with the bar unless the data scored every model),
+        never "cheapest within the bar"."""
+        return self.model.selection(self.pool(models))
 
     def __call__(self, features: RequestFeatures, models: Sequence[CatalogModel]) -> list[float]:
         return self.model.predict(features.messages, self.pool(models), features.task_type,

@@ -118,6 +118,20 @@ class QualityModel:
             nb = self._neighbors = nb()
         return nb
 
+    def selection(self, models: Sequence[PoolModel]) -> str:
+        """The selection rule (``decide.value_order``) for these predictions on this pool:
+        ``"value_only"`` (best value, no bar) where the data scored every model, so that each
+        prediction carries the model's own correction and is calibrated on its own results;
+        ``"value"`` (best value among those reaching the bar) where some model is placed by its
+        rating alone: its level is a guess, and the bar trusts only the ratios (docs/router.md,
+        "Decision").
+
+        Cross-validated on LLMRouter, the bar costs q@20 0.980 -> 0.975 (the hard items where
+        every model is likely to fail: the bar buys the 9x dearer model for 0.17 vs 0.08); on
+        MMLU-Pro it never binds. On RouteLLM (GPT-4 unscored) dropping it cuts APGR 0.59 -> 0.50:
+        there the predicted GPT-4 - Mixtral gap says nothing and the ratio is the signal."""
+        return "value_only" if all(model_key(m) in self.seen for m in models) else "value"
+
     # ---- what the prompt asks
     def item(self, messages: list[dict], task: str | None = None, difficulty: float | None = None) -> list[float]:
         """``[b, t_1..t_r]``: the request's difficulty and task coordinates. ``task`` and

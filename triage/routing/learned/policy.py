@@ -1,10 +1,11 @@
 """The learned router outside the gateway: ``choose`` a model of a pool for a request.
 
-The selection rule is the gateway's own (``triage.routing.decide.value_order``): among the
-models predicted to reach ``quality_target`` x the best predicted quality, the best value,
+The selection rule is the gateway's own (``triage.routing.decide.value_order``): the best value,
 predicted quality minus ``(1 - t)/t`` x expected cost / reference cost (a typical
-300-in/300-out request on the pool's dearest model). The evaluation harness and ``decide``
-call the same function, so what is measured is what the gateway does.
+300-in/300-out request on the pool's dearest model), among every model where the training data
+scored them all, else among those predicted to reach ``quality_target`` x the best predicted
+quality (``QualityModel.selection``). The evaluation harness and ``decide`` call the same
+functions, so what is measured is what the gateway does.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def expected_costs(
     return [m.cost(tin, float(t if t is not None else TYPICAL_OUTPUT_TOKENS)) for m, t in zip(models, touts)]
 
 
-def select(qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float) -> int:
+def select(qualities: Sequence[float], costs: Sequence[float], target: float, ref_cost: float,
+           rule: str = "value") -> int:
     """Index of the chosen model (``value_order``'s first)."""
-    return value_order(qualities, costs, min(max(target, 0.0), 1.0), ref_cost)[0]
+    return value_order(qualities, costs, min(max(target, 0.0), 1.0), ref_cost, rule)[0]
 
 
 def choose(
@@ -77,7 +79,7 @@ def choose(
     target = min(max(float(quality_target), 0.0), 1.0)
     qualities = qm.predict(messages, models)
     costs = expected_costs(messages, models, output_tokens, qm)
-    i = select(qualities, costs, target, reference_cost(models))
+    i = select(qualities, costs, target, reference_cost(models), qm.selection(models))
     b = max(range(len(models)), key=lambda k: (qualities[k], -costs[k]))
     name, best = models[i].name, models[b].name
     if i == b:
