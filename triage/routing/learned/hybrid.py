@@ -7,7 +7,8 @@ measured models; it does not extrapolate beyond them). Why (docs/router.md, "Whi
 model: auto uses"):
 
 - On a pool the data scored in full, the learned model has measured evidence on each model
-  (their own corrections, the neighbours, the topics: all gated on exactly this) and it is
+  (their own corrections, the neighbours, the topics and the rule without the bar: all gated
+  on exactly this, ``QualityModel.selection``) and it is
   clearly better than mixing single models on every such file here (LLMRouter and MMLU-Pro,
   cross-validated and held out).
 - On a pool rated within the data's range (RouteLLM's GPT-4-1106 next to Mixtral) its item
