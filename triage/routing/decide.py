@@ -29,8 +29,9 @@ from triage.routing.features import RequestFeatures
 
 QualityEstimator = Callable[[RequestFeatures, Sequence[CatalogModel]], list[float]]
 # An estimator may carry ``selection`` (its rule for ``value_order``, default "cheapest") or
-# ``selection_for(models) -> rule`` (its rule for this pool), ``name`` (shown in routing_info) and ``for_pool(models) -> QualityEstimator`` (a dispatcher: the
-# estimator to use for these eligible models, e.g. ``learned.hybrid.HybridEstimator``).
+# ``selection_for(models) -> rule`` (its rule for this pool), ``name`` (shown in routing_info)
+# and ``for_pool(models) -> QualityEstimator`` (a dispatcher: the estimator to use for these
+# eligible models, e.g. ``learned.hybrid.HybridEstimator``).
 
 
 def resolve(estimator: QualityEstimator, models: Sequence[CatalogModel]) -> tuple[QualityEstimator, str, str]:
