@@ -285,12 +285,12 @@ def decide(
     reason = (
         f"{f.task_type} request of difficulty {f.difficulty:.2f} ({'; '.join(f.signals[:2])})"
         + (f", needing {', '.join(needs)}" if needs else "")
-        + (f": {chosen.model} is the best value for its cost of the {len(eligible)} eligible models at quality target {target:.0%}"
-           f" ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
-           if rule == "value_only" else
-           f": {chosen.model} is the {'best value for its cost' if rule == 'value' else 'cheapest'} of {len(passing)} of {len(eligible)} eligible models predicted to reach"
-           f" {target:.0%} of the best quality ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),")
-        + f" expected ${chosen.expected_cost:.6f}"
+        + f": {chosen.model} is the "
+        + (f"best value for its cost of the {len(eligible)} eligible models at quality target {target:.0%}" if rule == "value_only"
+           else f"{'best value for its cost' if rule == 'value' else 'cheapest'} of {len(passing)} of {len(eligible)} eligible models"
+           f" predicted to reach {target:.0%} of the best quality")
+        + f" ({est_name} estimator: predicted {chosen.predicted_quality:.2f} vs best {best_q:.2f}),"
+        f" expected ${chosen.expected_cost:.6f}"
         + (f" vs ${b_cost:.6f} on {baseline.name}." if baseline and b_cost is not None else ".")
     )
     return Decision(

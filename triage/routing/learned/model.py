@@ -130,7 +130,12 @@ class QualityModel:
         every model is likely to fail: the bar buys the 9x dearer model for 0.17 vs 0.08); on
         MMLU-Pro it never binds. On RouteLLM (GPT-4 unscored) dropping it cuts APGR 0.59 -> 0.50:
         there the predicted GPT-4 - Mixtral gap says nothing and the ratio is the signal."""
-        return "value_only" if all(model_key(m) in self.seen for m in models) else "value"
+        return "value_only" if self.scored_all(models) else "value"
+
+    def scored_all(self, models: Sequence[PoolModel]) -> bool:
+        """Whether the training data scored every one of ``models``: what gates their own
+        corrections (``skills``) and the rule without the bar (``selection``)."""
+        return all(model_key(m) in self.seen for m in models)
 
     # ---- what the prompt asks
     def item(self, messages: list[dict], task: str | None = None, difficulty: float | None = None) -> list[float]:
@@ -189,7 +194,7 @@ class QualityModel:
         # the same footing (trained on LLMRouter alone, Llama-3.1-8B's correction made it the
         # predicted best of the MMLU-Pro pool: AIQ 0.47 where random mixing gets 0.65), so the
         # corrections apply only when the data saw every model of the pool.
-        all_seen = all(model_key(m) in self.seen for m in models)
+        all_seen = self.scored_all(models)
         out = []
         for m, f in zip(models, priors):
             a = [self._pa[0] + self._pa[1] * z for z in task_ratings(f)]
