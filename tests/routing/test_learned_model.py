@@ -164,14 +164,19 @@ def test_decide_choose_and_the_harness_share_the_rule_of_a_scored_pool(qm: Quali
     # the harness sweeps the same rule: its decision at each target is value_order's "value_only"
     import numpy as np
 
-    ds = Dataset("t", pool, ["x"], [f.messages], ["c"], np.zeros((1, 2)), np.zeros((1, 2)))
-    preds = np.asarray([qm.predict(f.messages, pool)])
+    # (a second item, long and predicted as a hard one every model is likely to fail, is one where
+    # the two rules differ: a harness sweeping the barred rule would not pass)
+    hard = _msgs("Prove it, step by step, for every case of the following. " * 400)
+    ds = Dataset("t", pool, ["x", "hard"], [f.messages, hard], ["c", "c"], np.zeros((2, 2)), np.zeros((2, 2)))
+    preds = np.asarray([qm.predict(f.messages, pool), [0.08, 0.17]])
     run = run_learned(ds, preds, qm)
     from triage.eval.routers import router_costs
 
-    costs = router_costs(ds, qm)[0]
+    costs = router_costs(ds, qm)
     ref = reference_cost(pool)
-    assert [int(x) for x in run.decisions[:, 0]] == [value_order(preds[0], costs, t, ref, "value_only")[0] for t in TARGETS]
+    for i in range(2):
+        assert [int(x) for x in run.decisions[:, i]] == [value_order(preds[i], costs[i], t, ref, "value_only")[0] for t in TARGETS]
+    assert [int(x) for x in run.decisions[:, 1]] != [value_order(preds[1], costs[1], t, ref, "value")[0] for t in TARGETS]
 
 
 @pytest.mark.parametrize("gain, dear", [(0.06, True), (0.05, False)])
